@@ -1,0 +1,1 @@
+"""The local stand-in for the AWS side: edge, MRAP endpoint and buckets on loopback."""
