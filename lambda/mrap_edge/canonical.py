@@ -15,11 +15,25 @@ Usage::
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
 
 from .event import Headers
 
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# Already in the strict form: nothing to decode or re-encode (the common case).
+_STRICT_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
+# Bytes that the strict form writes as %XX (in paths, ``/`` stays literal).
+_PATH_ESCAPED = re.compile(rb"[^A-Za-z0-9\-._~/]")
+_PARAM_ESCAPED = re.compile(rb"[^A-Za-z0-9\-._~]")
+_HEX = {bytes([i]): b"%%%02X" % i for i in range(256)}
+
+
+def _escape(byte: re.Match[bytes]) -> bytes:
+    return _HEX[byte.group()]
+
+
+def _encode(data: bytes, pattern: re.Pattern[bytes]) -> str:
+    return pattern.sub(_escape, data).decode("ascii")
 
 
 class PathError(ValueError):
@@ -28,9 +42,12 @@ class PathError(ValueError):
 
 def _decode(raw: str, what: str) -> bytes:
     """S3's reading: ``+`` is a space, ``%XX`` a byte, and the result UTF-8."""
-    if _BAD_ESCAPE.search(raw):
-        raise PathError(f"{what} has a '%' that is not followed by two hex digits")
-    data = unquote_to_bytes(raw.replace("+", " "))
+    if "%" in raw:
+        if _BAD_ESCAPE.search(raw):
+            raise PathError(f"{what} has a '%' that is not followed by two hex digits")
+        data = unquote_to_bytes(raw.replace("+", " ").encode("utf-8", "surrogatepass"))
+    else:
+        data = raw.replace("+", " ").encode("utf-8", "surrogatepass")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -44,7 +61,9 @@ def canonical_path(raw: str) -> str:
     No dot-segment or slash normalisation: S3 does none, so ``//`` and ``/./``
     name other keys than ``/``.
     """
-    return quote(_decode(raw, "uri"), safe="/")
+    if _STRICT_PATH.fullmatch(raw):
+        return raw
+    return _encode(_decode(raw, "uri"), _PATH_ESCAPED)
 
 
 def canonical_query(raw: str) -> str:
@@ -65,22 +84,22 @@ def canonical_query(raw: str) -> str:
         decoded_name = _decode(name, "query name")
         if decoded_name[:6].lower() == b"x-amz-":
             continue
-        pairs.append((quote(decoded_name, safe=""), quote(_decode(value, "query value"), safe="")))
+        pairs.append((_encode(decoded_name, _PARAM_ESCAPED), _encode(_decode(value, "query value"), _PARAM_ESCAPED)))
     pairs.sort()
     return "&".join(f"{name}={value}" for name, value in pairs)
 
 
-def is_viewer_auth_header(name: str) -> bool:
-    """Headers only the signer may set: a forged one must never reach S3."""
-    name = name.lower()
-    return name == "authorization" or name.startswith("x-amz-")
-
-
 def forwarded_headers(headers: Headers, host: str) -> Headers:
-    """What CloudFront forwarded, minus viewer auth headers, with ``Host`` = the origin.
+    """What CloudFront forwarded, minus the viewer's ``Authorization`` and ``x-amz-*``
+    (only the signer may set those: a forged one must never reach S3), with ``Host``
+    set to the origin.
 
     Read-only headers (Accept-Encoding, Via, If-None-Match, ...) are kept as they are.
     """
-    kept = {name: entries for name, entries in headers.items() if not is_viewer_auth_header(name)}
+    kept = {
+        name: entries
+        for name, entries in headers.items()
+        if (lower := name.lower()) != "authorization" and not lower.startswith("x-amz-")
+    }
     kept["host"] = [{"key": "Host", "value": host}]
     return kept

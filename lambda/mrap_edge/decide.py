@@ -36,12 +36,17 @@ def is_mrap_domain(domain: str) -> bool:
     return domain.endswith(MRAP_DOMAIN_SUFFIX) and len(domain) > len(MRAP_DOMAIN_SUFFIX)
 
 
+FAILOVER = Decision(Action.PASS_THROUGH, "failover origin header")
+NOT_MRAP = Decision(Action.PASS_THROUGH, "origin is not a Multi-Region Access Point")
+SIGN = Decision(Action.SIGN, "Multi-Region Access Point origin")
+
+
 def decide(req: OriginRequest, failover_header: str) -> Decision:
-    # Origin custom headers are stored lower-cased as keys, like request headers.
-    if failover_header.lower() in {name.lower() for name in req.custom_headers}:
-        return Decision(Action.PASS_THROUGH, "failover origin header")
+    # Origin custom headers are keyed by lower-cased name, like request headers.
+    if req.custom_headers and failover_header.lower() in {name.lower() for name in req.custom_headers}:
+        return FAILOVER
     if not is_mrap_domain(req.domain):
-        return Decision(Action.PASS_THROUGH, "origin is not a Multi-Region Access Point")
+        return NOT_MRAP
     if req.method not in SIGNABLE_METHODS:
         return Decision(Action.REJECT_METHOD, f"method {req.method} is not served")
-    return Decision(Action.SIGN, "Multi-Region Access Point origin")
+    return SIGN

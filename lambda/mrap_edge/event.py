@@ -9,8 +9,7 @@ Usage::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 Headers = dict[str, list[dict[str, str]]]
 
@@ -19,8 +18,9 @@ class EventError(ValueError):
     """The event is not a well-formed CloudFront origin-request event."""
 
 
-@dataclass(frozen=True, slots=True)
-class OriginRequest:
+class OriginRequest(NamedTuple):
+    """Immutable; a NamedTuple because it is built on every request."""
+
     request: dict[str, Any]
     request_id: str
     method: str
@@ -33,56 +33,52 @@ class OriginRequest:
     custom_headers: Headers
 
 
-def _require(container: Any, key: str, kind: type, where: str) -> Any:
-    if not isinstance(container, dict):
+def _header_map(value: Any, where: str) -> Headers:
+    """CloudFront's ``{"name": [{"key": ..., "value": ...}]}`` map.
+
+    Only the names are read (to drop viewer auth headers); the entries go back to
+    CloudFront as they came, so their shape is CloudFront's to check.
+    """
+    if not isinstance(value, dict):
         raise EventError(f"{where} is not an object")
-    value = container.get(key)
-    if not isinstance(value, kind):
-        raise EventError(f"{where}.{key} is missing or not a {kind.__name__}")
     return value
 
 
-def _header_map(value: Any, where: str) -> Headers:
-    """Check CloudFront's ``{"name": [{"key": ..., "value": ...}]}`` shape."""
-    if not isinstance(value, dict):
-        raise EventError(f"{where} is not an object")
-    for name, entries in value.items():
-        if not isinstance(entries, list) or not all(
-            isinstance(e, dict) and isinstance(e.get("value"), str) for e in entries
-        ):
-            raise EventError(f"{where}[{name!r}] is not a list of {{key, value}}")
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise EventError(f"{where} is missing or not a string")
     return value
 
 
 def parse_event(event: Any) -> OriginRequest:
-    records = _require(event, "Records", list, "event")
-    if not records:
-        raise EventError("event.Records is empty")
-    cf = _require(records[0], "cf", dict, "Records[0]")
-    config = _require(cf, "config", dict, "cf")
-    request = _require(cf, "request", dict, "cf")
-    request_id = _require(config, "requestId", str, "cf.config")
-    if not request_id:
+    # Plain lookups on the hot path; any missing or mistyped level lands here.
+    try:
+        cf = event["Records"][0]["cf"]
+        config, request = cf["config"], cf["request"]
+        request_id = config["requestId"]
+        method, uri = request["method"], request["uri"]
+        origin = request["origin"]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise EventError(f"no {exc} in the event's Records[0].cf config or request") from None
+    if not isinstance(request, dict) or not isinstance(origin, dict):
+        raise EventError("cf.request and its origin must be objects")
+    if not _string(request_id, "cf.config.requestId"):
         raise EventError("cf.config.requestId is empty")
-
-    method = _require(request, "method", str, "request")
-    uri = _require(request, "uri", str, "request")
-    if not uri.startswith("/"):
+    _string(method, "request.method")
+    if not _string(uri, "request.uri").startswith("/"):
         raise EventError("request.uri does not start with '/'")
-    querystring = request.get("querystring", "")
-    if not isinstance(querystring, str):
-        raise EventError("request.querystring is not a string")
+    querystring = _string(request.get("querystring", ""), "request.querystring")
     headers = _header_map(request.get("headers", {}), "request.headers")
 
-    origin = _require(request, "origin", dict, "request")
-    kinds = [k for k in ("custom", "s3") if k in origin]
-    if len(kinds) != 1:
+    if len(origin) != 1 or ("custom" not in origin and "s3" not in origin):
         raise EventError("request.origin must hold exactly one of 'custom' or 's3'")
-    kind = kinds[0]
-    settings = _require(origin, kind, dict, "request.origin")
-    domain = _require(settings, "domainName", str, f"origin.{kind}")
-    origin_path = settings.get("path", "")
-    if not isinstance(origin_path, str) or (origin_path and not origin_path.startswith("/")):
+    kind = "custom" if "custom" in origin else "s3"
+    settings = origin[kind]
+    if not isinstance(settings, dict):
+        raise EventError(f"request.origin.{kind} is not an object")
+    domain = _string(settings.get("domainName"), f"origin.{kind}.domainName")
+    origin_path = _string(settings.get("path", ""), f"origin.{kind}.path")
+    if origin_path and not origin_path.startswith("/"):
         raise EventError(f"origin.{kind}.path must be '' or start with '/'")
     custom_headers = _header_map(settings.get("customHeaders", {}), f"origin.{kind}.customHeaders")
 

@@ -14,14 +14,6 @@ from typing import Any
 
 from .event import Headers, OriginRequest
 
-_HEADER_KEYS = {
-    "authorization": "Authorization",
-    "x-amz-date": "X-Amz-Date",
-    "x-amz-region-set": "X-Amz-Region-Set",
-    "x-amz-content-sha256": "X-Amz-Content-SHA256",
-    "x-amz-security-token": "X-Amz-Security-Token",
-}
-
 
 def signed_request(
     req: OriginRequest,
@@ -34,8 +26,7 @@ def signed_request(
     """A new request dict; the event's own dicts are left as they were received."""
     out_headers = dict(headers)
     for name, value in signature.items():
-        lower = name.lower()
-        out_headers[lower] = [{"key": _HEADER_KEYS.get(lower, name), "value": value}]
+        out_headers[name.lower()] = [{"key": name, "value": value}]
     origin = dict(req.request["origin"])
     settings = dict(origin[req.origin_kind])
     if settings.get("path", "") != origin_path:

@@ -35,7 +35,7 @@ def test_canonical_path_is_idempotent() -> None:
     assert canonical_path(once) == once
 
 
-@pytest.mark.parametrize("raw", ["/100%", "/%zz", "/%4", "/%C3%28", "/%FF"])
+@pytest.mark.parametrize("raw", ["/100%", "/%zz", "/%4", "/%C3%28", "/%FF", "/\ud800", "/%41\udfff"])
 def test_undecodable_paths_are_refused(raw: str) -> None:
     with pytest.raises(PathError):
         canonical_path(raw)
