@@ -27,6 +27,10 @@ lint: $(STAMP)
 test: lint package
 	$(BIN)/python -m pytest
 
+# The whole path locally: edge :8080 -> function (the zip) -> MRAP -> buckets.
+demo: package
+	$(BIN)/python -m local
+
 bench: package
 	$(BIN)/python bench/run.py --zip $(ZIP)
 

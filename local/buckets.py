@@ -1,0 +1,78 @@
+"""The buckets behind the local MRAP: moto's S3 server in-process, on loopback.
+
+Usage::
+
+    with Buckets() as buckets:
+        buckets.put("local-bucket-one", "index.html", b"hello")
+        buckets.endpoint   # ("127.0.0.1", 41529)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import boto3
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+from moto.server import ThreadedMotoServer
+
+from . import settings
+
+# moto's own account; nothing here is the function's credentials.
+MOTO_CREDENTIALS = Credentials("AKIAMOTOLOCALEXAMPLE", "moto-local-secret")
+
+
+class Buckets:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the MRAP logs each request
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._server.start()
+        self.endpoint = self._server.get_host_and_port()
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=f"http://{self.endpoint[0]}:{self.endpoint[1]}",
+            region_name="us-east-1",
+            aws_access_key_id=MOTO_CREDENTIALS.access_key,
+            aws_secret_access_key=MOTO_CREDENTIALS.secret_key,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
+
+    def create(self, name: str, region: str, versioned: bool = True) -> None:
+        kwargs: dict[str, Any] = {"Bucket": name}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        self.client.create_bucket(**kwargs)
+        if versioned:  # MRAP buckets are kept in sync by replication, which needs versioning
+            self.client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+
+    def put(self, bucket: str, key: str, body: bytes, content_type: str = "text/html", **extra: Any) -> str | None:
+        return self.client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, **extra).get(
+            "VersionId"
+        )
+
+    def seed_demo(self) -> None:
+        """The demo's buckets: index.html says which bucket answered."""
+        for spec in settings.BUCKETS:
+            self.create(spec.name, spec.region)
+            label = spec.name.rsplit("-", 1)[-1]
+            self.put(spec.name, "index.html", f"hello from s3 bucket {label}\n".encode())
+        self.create(settings.FAILOVER_BUCKET, "us-east-1", versioned=False)
+        self.put(settings.FAILOVER_BUCKET, "index.html", b"hello from the failover bucket\n", ACL="public-read")
+
+    def sign(self, method: str, url: str, headers: dict[str, str]) -> dict[str, str]:
+        """SigV4 for moto, as S3 itself trusts the MRAP's internal calls."""
+        request = AWSRequest(method=method, url=url, headers=headers)
+        S3SigV4Auth(MOTO_CREDENTIALS, "s3", "us-east-1").add_auth(request)
+        return dict(request.headers.items())
+
+    def close(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Buckets:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
