@@ -10,6 +10,7 @@ Usage::
 from __future__ import annotations
 
 import logging
+import urllib.request
 from typing import Any
 
 import boto3
@@ -31,6 +32,9 @@ class Buckets:
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self._server.start()
         self.endpoint = self._server.get_host_and_port()
+        # moto keeps its state per process: start from empty buckets every time.
+        reset = urllib.request.Request(f"http://{self.endpoint[0]}:{self.endpoint[1]}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 (loopback, fixed URL)
         self.client = boto3.client(
             "s3",
             endpoint_url=f"http://{self.endpoint[0]}:{self.endpoint[1]}",

@@ -60,6 +60,7 @@ class Behavior:
     allowed_methods: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
     failover: Origin | None = None
     failover_codes: frozenset[int] = frozenset({500, 502, 503, 504})
+    default_root_object: str = ""  # served for "/" only, as CloudFront does
 
 
 @dataclass
@@ -190,6 +191,8 @@ class Edge:
 
     def handle(self, h: Handler, request_id: str, timings: dict[str, float]) -> Answer:
         uri, _, query = h.path.partition("?")
+        if uri == "/" and self.behavior.default_root_object:
+            uri = "/" + self.behavior.default_root_object
         headers = self.origin_headers(h)
         answer = self.through_origin(h.command, uri, query, headers, self.primary, request_id, timings, "fn")
         failover = self.behavior.failover

@@ -17,6 +17,7 @@ from .edge import Behavior, Edge, Origin
 from .function import FunctionPool, role_environment
 from .mrap import MrapEndpoint
 from .s3auth import Credential
+from .template import edge_settings, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ZIP = ROOT / "lambda" / "deployment-package.zip"
@@ -58,11 +59,19 @@ class LocalStack:
                 # The failover origin is a plain bucket: path-style on moto.
                 settings.FAILOVER_DOMAIN: (moto_host, moto_port, f"/{settings.FAILOVER_BUCKET}"),
             }
-            failover = Origin(settings.FAILOVER_DOMAIN, custom_headers={"originTypeFailover": "true"})
-            behavior = Behavior(failover=failover if with_failover else None)
-            self.edge = Edge(
-                self.function, Origin(settings.MRAP_DOMAIN, path=origin_path), resolver, behavior, port, log
+            # The distribution's own origin and behavior settings, from the template.
+            cfg = edge_settings(load_template())
+            timeouts = {"read_timeout": cfg.read_timeout, "keepalive_timeout": cfg.keepalive_timeout,
+                        "ssl_protocols": cfg.ssl_protocols}  # fmt: skip
+            failover = Origin(settings.FAILOVER_DOMAIN, custom_headers={cfg.failover_header: "true"}, **timeouts)
+            behavior = Behavior(
+                allowed_methods=cfg.allowed_methods,
+                failover=failover if with_failover else None,
+                failover_codes=cfg.failover_codes,
+                default_root_object=cfg.default_root_object,
             )
+            primary = Origin(settings.MRAP_DOMAIN, path=origin_path, **timeouts)
+            self.edge = Edge(self.function, primary, resolver, behavior, port, log)
             self._closers.append(self.edge.close)
         except BaseException:
             self.close()

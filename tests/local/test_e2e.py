@@ -78,6 +78,10 @@ def test_get_index_from_the_nearer_bucket(stack, log) -> None:
     log.wait_for("GET /index.html -> 200 signed", since)
 
 
+def test_root_serves_the_default_root_object(stack) -> None:
+    assert request(stack.edge, "GET", "/")[2] == b"hello from s3 bucket one\n"
+
+
 def test_head(stack) -> None:
     status, headers, body = request(stack.edge, "HEAD", "/index.html")
     assert (status, body) == (200, b"")

@@ -1,0 +1,80 @@
+"""Read cloudformation.template, so the local edge uses the distribution's own settings.
+
+Usage::
+
+    template = load_template(Path("cloudformation.template"))
+    settings = edge_settings(template)
+    settings.allowed_methods, settings.read_timeout   # ("GET", "HEAD", "OPTIONS"), 30
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "cloudformation.template"
+_SHORT_FORMS = ("Base64", "Cidr", "Equals", "FindInMap", "GetAZs", "If", "ImportValue", "Join", "Not", "And", "Or",
+                "Select", "Split", "Sub", "Transform")  # fmt: skip
+
+
+class CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short forms turned into their long forms."""
+
+
+def _construct(tag: str, long_name: str):
+    def construct(loader: CfnLoader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        if tag == "!GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+        return {long_name: value}
+
+    return construct
+
+
+for _name in _SHORT_FORMS:
+    CfnLoader.add_constructor(f"!{_name}", _construct(f"!{_name}", f"Fn::{_name}"))
+CfnLoader.add_constructor("!GetAtt", _construct("!GetAtt", "Fn::GetAtt"))
+CfnLoader.add_constructor("!Ref", _construct("!Ref", "Ref"))
+CfnLoader.add_constructor("!Condition", _construct("!Condition", "Condition"))
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=CfnLoader)  # noqa: S506 (SafeLoader subclass)
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    allowed_methods: frozenset[str]
+    read_timeout: int
+    keepalive_timeout: int
+    ssl_protocols: tuple[str, ...]
+    failover_codes: frozenset[int]
+    failover_header: str
+    default_root_object: str
+
+
+def edge_settings(template: dict[str, Any]) -> EdgeSettings:
+    """The MRAP origin, the default behavior and the origin group, without the 4xx option."""
+    config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    mrap = next(o for o in config["Origins"] if isinstance(o, dict) and o.get("Id") == "mrap")
+    custom = mrap["CustomOriginConfig"]
+    groups = config["OriginGroups"]["Fn::If"][1]
+    codes = groups["Items"][0]["FailoverCriteria"]["StatusCodes"]["Fn::If"][2]["Items"]
+    return EdgeSettings(
+        allowed_methods=frozenset(config["DefaultCacheBehavior"]["AllowedMethods"]),
+        read_timeout=custom["OriginReadTimeout"],
+        keepalive_timeout=custom["OriginKeepaliveTimeout"],
+        ssl_protocols=tuple(custom["OriginSSLProtocols"]),
+        failover_codes=frozenset(codes),
+        failover_header=template["Parameters"]["FailoverHeaderName"]["Default"],
+        default_root_object=config.get("DefaultRootObject", ""),
+    )
