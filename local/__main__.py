@@ -17,38 +17,33 @@ import threading
 from pathlib import Path
 
 from . import settings
-from .httputil import Handler, Server
+from .httputil import BackgroundServer, Handler
 from .stack import DEFAULT_ZIP, LocalStack
 
 
-def control_server(stack: LocalStack, port: int) -> Server:
+def control_server(stack: LocalStack, port: int) -> BackgroundServer:
     """POST /buckets/<name>/(down|up|active|passive): change the MRAP's routing."""
 
-    class Control(Handler):
-        def do_POST(self) -> None:
-            parts = self.path.strip("/").split("/")
-            try:
-                if len(parts) != 3 or parts[0] != "buckets":
-                    raise KeyError(self.path)
-                _, bucket, action = parts
-                if action in ("down", "up"):
-                    stack.mrap.mark_down(bucket, action == "down")
-                elif action in ("active", "passive"):
-                    stack.mrap.set_traffic_dial(bucket, 100 if action == "active" else 0)
-                else:
-                    raise KeyError(action)
-            except (KeyError, ValueError) as exc:
-                self.send_all(400, [("Content-Type", "text/plain")], f"cannot do that: {exc}\n".encode())
-                return
-            routes = [r.__dict__ for r in stack.mrap.routes]
-            self.send_all(200, [("Content-Type", "application/json")], (json.dumps(routes, indent=1) + "\n").encode())
-            print(f"control: {bucket} is now {action}")
+    def serve(h: Handler) -> None:
+        parts = h.path.strip("/").split("/")
+        try:
+            if h.command != "POST" or len(parts) != 3 or parts[0] != "buckets":
+                raise KeyError(f"{h.command} {h.path}")
+            _, bucket, action = parts
+            if action in ("down", "up"):
+                stack.mrap.mark_down(bucket, action == "down")
+            elif action in ("active", "passive"):
+                stack.mrap.set_traffic_dial(bucket, 100 if action == "active" else 0)
+            else:
+                raise KeyError(action)
+        except (KeyError, ValueError) as exc:
+            h.send_all(400, [("Content-Type", "text/plain")], f"cannot do that: {exc}\n".encode())
+            return
+        routes = [r.__dict__ for r in stack.mrap.routes]
+        h.send_all(200, [("Content-Type", "application/json")], (json.dumps(routes, indent=1) + "\n").encode())
+        print(f"control: {bucket} is now {action}", flush=True)
 
-        do_GET = do_POST
-
-    server = Server(("127.0.0.1", port), Control)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return BackgroundServer(serve, "local-control", port)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +90,7 @@ Ctrl-C stops everything.
         )
         stop.wait()
         print("\nstopping...", flush=True)
-        control.shutdown()
+        control.close()
     return 0
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import http.client
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from typing import Any
 
 from .cloudfront import ValidationError, custom_origin, origin_request_event, validate_result, wire_request
 from .function import FunctionError, FunctionPool
-from .httputil import HOP_BY_HOP, Handler, Server
+from .httputil import HOP_BY_HOP, BackgroundServer, Handler
 
 EDGE_ID = "0123456789abcdef0123456789abcdef"
 POP = "LCL1-P1"
@@ -117,27 +116,12 @@ class Edge:
         self.resolver = resolver
         self.behavior = behavior or Behavior()
         self.log = log
-        self._server = Server(("127.0.0.1", port), self._handler_class())
-        self.address = self._server.server_address[:2]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._http = BackgroundServer(self.serve, "CloudFront", port)
+        self.address = self._http.address
 
     @property
     def url(self) -> str:
         return f"http://{self.address[0]}:{self.address[1]}"
-
-    def _handler_class(self) -> type[Handler]:
-        edge = self
-
-        class EdgeHandler(Handler):
-            server_version = "CloudFront"
-
-            def do_GET(self) -> None:
-                edge.serve(self)
-
-            do_HEAD = do_OPTIONS = do_PUT = do_POST = do_DELETE = do_PATCH = do_GET
-
-        return EdgeHandler
 
     # --- the viewer request --------------------------------------------------------------
 
@@ -273,5 +257,4 @@ class Edge:
         return Answer(response.status, headers, b"", decision, response, conn)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.close()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import http.client
 import socket
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOP_BY_HOP = frozenset(
@@ -76,6 +77,26 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(chunk)
             sent += len(chunk)
         return sent
+
+
+class BackgroundServer:
+    """A threaded HTTP server on 127.0.0.1 that sends every method to ``serve(handler)``."""
+
+    def __init__(self, serve: Callable[[Handler], None], server_version: str, port: int = 0) -> None:
+        class AnyMethod(Handler):
+            def do_GET(self) -> None:
+                serve(self)
+
+            do_HEAD = do_OPTIONS = do_PUT = do_POST = do_DELETE = do_PATCH = do_GET
+
+        AnyMethod.server_version = server_version
+        self._server = Server(("127.0.0.1", port), AnyMethod)
+        self.address: tuple[str, int] = self._server.server_address[:2]  # type: ignore[assignment]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def free_port() -> int:

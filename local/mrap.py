@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape
 
 from . import settings, sigv4a
 from .buckets import Buckets
-from .httputil import Handler, Server
+from .httputil import BackgroundServer, Handler
 from .s3auth import Credential, S3Error, WireRequest, verify_s3_request
 
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -66,10 +66,8 @@ class MrapEndpoint:
         self.clock: Callable[[], float] = time.time
         self.log = log
         self._lock = threading.Lock()
-        self._server = Server(("127.0.0.1", 0), self._handler_class())
-        self.address = self._server.server_address[:2]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._http = BackgroundServer(self.serve, "AmazonS3")
+        self.address = self._http.address
 
     # --- routing control -------------------------------------------------------------
 
@@ -100,19 +98,6 @@ class MrapEndpoint:
         return min(candidates, key=lambda r: r.latency_ms) if candidates else None
 
     # --- serving ---------------------------------------------------------------------
-
-    def _handler_class(self) -> type[Handler]:
-        endpoint = self
-
-        class MrapHandler(Handler):
-            server_version = "AmazonS3"
-
-            def do_GET(self) -> None:
-                endpoint.serve(self)
-
-            do_HEAD = do_OPTIONS = do_PUT = do_POST = do_DELETE = do_PATCH = do_GET
-
-        return MrapHandler
 
     def serve(self, h: Handler) -> None:
         started = time.perf_counter()
@@ -165,5 +150,4 @@ class MrapEndpoint:
             conn.close()
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.close()
