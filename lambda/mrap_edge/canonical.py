@@ -15,44 +15,60 @@ Usage::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from .event import Headers
 
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# Already in the strict form: nothing to decode or re-encode (the common case).
-_STRICT_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
-# Bytes that the strict form writes as %XX (in paths, ``/`` stays literal).
-_PATH_ESCAPED = re.compile(rb"[^A-Za-z0-9\-._~/]")
-_PARAM_ESCAPED = re.compile(rb"[^A-Za-z0-9\-._~]")
-_HEX = {bytes([i]): b"%%%02X" % i for i in range(256)}
-
-
-def _escape(byte: re.Match[bytes]) -> bytes:
-    return _HEX[byte.group()]
-
-
-def _encode(data: bytes, pattern: re.Pattern[bytes]) -> str:
-    return pattern.sub(_escape, data).decode("ascii")
+# One pass over what the strict form changes: escapes, '+', and bytes to escape.
+_PATH_TOKENS = re.compile(r"%[0-9A-Fa-f]{2}|[^A-Za-z0-9\-._~/]")
+_PARAM_TOKENS = re.compile(r"%[0-9A-Fa-f]{2}|[^A-Za-z0-9\-._~]")
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_HEX = [f"%{i:02X}" for i in range(256)]
+_PATH_LITERAL = [chr(i) if i in _UNRESERVED or i == 0x2F else _HEX[i] for i in range(256)]
+_PARAM_LITERAL = [chr(i) if i in _UNRESERVED else _HEX[i] for i in range(256)]
+_HIGH_ESCAPE = re.compile(r"%[89A-Fa-f][0-9A-Fa-f]")
 
 
 class PathError(ValueError):
     """The uri or query string cannot be decoded the way S3 decodes it."""
 
 
-def _decode(raw: str, what: str) -> bytes:
-    """S3's reading: ``+`` is a space, ``%XX`` a byte, and the result UTF-8."""
-    if "%" in raw:
-        if _BAD_ESCAPE.search(raw):
-            raise PathError(f"{what} has a '%' that is not followed by two hex digits")
-        data = unquote_to_bytes(raw.replace("+", " ").encode("utf-8", "surrogatepass"))
-    else:
-        data = raw.replace("+", " ").encode("utf-8", "surrogatepass")
+def _escape_token(piece: str, literal: list[str], what: str) -> str:
+    if len(piece) == 3:  # %XX: normalised (%7e -> ~, %2f -> %2F) or made literal
+        return literal[int(piece[1:], 16)]
+    if piece == "+":
+        return "%20"
+    if piece == "%":
+        raise PathError(f"{what} has a '%' that is not followed by two hex digits")
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
+        return "".join(_HEX[b] for b in piece.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate
         raise PathError(f"{what} does not decode to UTF-8") from None
-    return data
+
+
+def _path_token(match: re.Match[str]) -> str:
+    return _escape_token(match.group(), _PATH_LITERAL, "uri")
+
+
+def _param_token(match: re.Match[str]) -> str:
+    return _escape_token(match.group(), _PARAM_LITERAL, "query string")
+
+
+def _strict(raw: str, tokens: re.Pattern[str], replace: Callable[[re.Match[str]], str], what: str) -> str:
+    """Decode as S3 does (``+`` is a space, ``%XX`` a byte, UTF-8) and re-encode strictly.
+
+    Only the tokens that change are visited: escapes, ``+``, and characters to escape.
+    """
+    if tokens.search(raw) is None:  # already strict: the common case
+        return raw
+    result = tokens.sub(replace, raw)
+    if _HIGH_ESCAPE.search(raw):  # escaped bytes must still spell UTF-8, as S3 keys do
+        try:
+            unquote_to_bytes(result).decode("utf-8")
+        except UnicodeDecodeError:
+            raise PathError(f"{what} does not decode to UTF-8") from None
+    return result
 
 
 def canonical_path(raw: str) -> str:
@@ -61,9 +77,7 @@ def canonical_path(raw: str) -> str:
     No dot-segment or slash normalisation: S3 does none, so ``//`` and ``/./``
     name other keys than ``/``.
     """
-    if _STRICT_PATH.fullmatch(raw):
-        return raw
-    return _encode(_decode(raw, "uri"), _PATH_ESCAPED)
+    return _strict(raw, _PATH_TOKENS, _path_token, "uri")
 
 
 def canonical_query(raw: str) -> str:
@@ -81,10 +95,10 @@ def canonical_query(raw: str) -> str:
         if not part:
             continue
         name, _, value = part.partition("=")
-        decoded_name = _decode(name, "query name")
-        if decoded_name[:6].lower() == b"x-amz-":
+        name = _strict(name, _PARAM_TOKENS, _param_token, "query name")
+        if name[:6].lower() == "x-amz-":  # %2D and friends are already decoded here
             continue
-        pairs.append((_encode(decoded_name, _PARAM_ESCAPED), _encode(_decode(value, "query value"), _PARAM_ESCAPED)))
+        pairs.append((name, _strict(value, _PARAM_TOKENS, _param_token, "query value")))
     pairs.sort()
     return "&".join(f"{name}={value}" for name, value in pairs)
 

@@ -33,64 +33,56 @@ class OriginRequest(NamedTuple):
     custom_headers: Headers
 
 
-def _header_map(value: Any, where: str) -> Headers:
-    """CloudFront's ``{"name": [{"key": ..., "value": ...}]}`` map.
-
-    Only the names are read (to drop viewer auth headers); the entries go back to
-    CloudFront as they came, so their shape is CloudFront's to check.
-    """
-    if not isinstance(value, dict):
-        raise EventError(f"{where} is not an object")
-    return value
-
-
-def _string(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise EventError(f"{where} is missing or not a string")
-    return value
+def _not_strings(**fields: Any) -> str:
+    """The error message, built only when a check failed."""
+    bad = [name.replace("__", ".") for name, value in fields.items() if not isinstance(value, str)]
+    return f"{', '.join(bad)} missing or not a string"
 
 
 def parse_event(event: Any) -> OriginRequest:
-    # Plain lookups on the hot path; any missing or mistyped level lands here.
+    # Plain lookups and one combined check on the hot path; messages only on failure.
     try:
         cf = event["Records"][0]["cf"]
-        config, request = cf["config"], cf["request"]
-        request_id = config["requestId"]
-        method, uri = request["method"], request["uri"]
-        origin = request["origin"]
-    except (KeyError, IndexError, TypeError) as exc:
+        request_id = cf["config"]["requestId"]
+        request = cf["request"]
+        method, uri, origin = request["method"], request["uri"], request["origin"]
+        querystring = request.get("querystring", "")
+        headers = request.get("headers", {})
+        kind = "custom" if "custom" in origin else "s3"
+        settings = origin[kind]
+        domain, origin_path = settings.get("domainName"), settings.get("path", "")
+        custom_headers = settings.get("customHeaders", {})
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise EventError(f"no {exc} in the event's Records[0].cf config or request") from None
-    if not isinstance(request, dict) or not isinstance(origin, dict):
-        raise EventError("cf.request and its origin must be objects")
-    if not _string(request_id, "cf.config.requestId"):
+    if not (
+        isinstance(request_id, str)
+        and isinstance(method, str)
+        and isinstance(uri, str)
+        and isinstance(querystring, str)
+        and isinstance(domain, str)
+        and isinstance(origin_path, str)
+    ):
+        raise EventError(
+            _not_strings(
+                config__requestId=request_id,
+                request__method=method,
+                request__uri=uri,
+                request__querystring=querystring,
+                origin__domainName=domain,
+                origin__path=origin_path,
+            )
+        )
+    if not request_id:
         raise EventError("cf.config.requestId is empty")
-    _string(method, "request.method")
-    if not _string(uri, "request.uri").startswith("/"):
+    if not uri.startswith("/"):
         raise EventError("request.uri does not start with '/'")
-    querystring = _string(request.get("querystring", ""), "request.querystring")
-    headers = _header_map(request.get("headers", {}), "request.headers")
-
-    if len(origin) != 1 or ("custom" not in origin and "s3" not in origin):
+    if len(origin) != 1:
         raise EventError("request.origin must hold exactly one of 'custom' or 's3'")
-    kind = "custom" if "custom" in origin else "s3"
-    settings = origin[kind]
-    if not isinstance(settings, dict):
-        raise EventError(f"request.origin.{kind} is not an object")
-    domain = _string(settings.get("domainName"), f"origin.{kind}.domainName")
-    origin_path = _string(settings.get("path", ""), f"origin.{kind}.path")
     if origin_path and not origin_path.startswith("/"):
         raise EventError(f"origin.{kind}.path must be '' or start with '/'")
-    custom_headers = _header_map(settings.get("customHeaders", {}), f"origin.{kind}.customHeaders")
-
+    if not isinstance(headers, dict) or not isinstance(custom_headers, dict):
+        raise EventError("request.headers and origin customHeaders must be objects")
+    # Header entries are only read by name; their shape is CloudFront's to check.
     return OriginRequest(
-        request=request,
-        request_id=request_id,
-        method=method,
-        uri=uri,
-        querystring=querystring,
-        headers=headers,
-        origin_kind=kind,
-        domain=domain,
-        origin_path=origin_path,
-        custom_headers=custom_headers,
+        request, request_id, method, uri, querystring, headers, kind, domain, origin_path, custom_headers
     )

@@ -27,13 +27,11 @@ def signed_request(
     out_headers = dict(headers)
     for name, value in signature.items():
         out_headers[name.lower()] = [{"key": name, "value": value}]
-    origin = dict(req.request["origin"])
-    settings = dict(origin[req.origin_kind])
-    if settings.get("path", "") != origin_path:
-        settings["path"] = origin_path
-    origin[req.origin_kind] = settings
     result = dict(req.request)
-    result.update(uri=uri, querystring=query, headers=out_headers, origin=origin)
+    result.update(uri=uri, querystring=query, headers=out_headers)
+    if origin_path != req.origin_path:  # re-encoded: a new origin object, never the event's
+        settings = {**req.request["origin"][req.origin_kind], "path": origin_path}
+        result["origin"] = {req.origin_kind: settings}
     return result
 
 

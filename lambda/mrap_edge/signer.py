@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import awscrt.http
 import botocore.auth  # noqa: F401  (botocore.crt.auth cannot be imported first)
 from botocore.credentials import Credentials
 from botocore.crt.auth import CrtS3SigV4AsymAuth
@@ -44,6 +45,25 @@ class EdgeSigner(CrtS3SigV4AsymAuth):
     def _apply_signing_changes(self, aws_request: Any, signed_crt_request: Any) -> None:
         aws_request.headers = signed_crt_request.headers
 
+    # ``_SigningRequest`` is always an HTTPS GET/HEAD/OPTIONS with host and x-amz-cf-id
+    # only, so botocore's generic checks have one answer; skip them on the hot path.
+    def _modify_request_before_signing(self, request: Any) -> None:
+        pass  # no stale auth headers to remove, host already set
+
+    def _should_sha256_sign_payload(self, request: Any) -> bool:
+        return True  # sign the (empty) body's hash, as botocore does for S3 here
+
+    def _should_sign_header(self, name: str, **kwargs: Any) -> bool:
+        return True  # host and x-amz-cf-id: both must be signed
+
+    def _crt_request_from_aws_request(self, aws_request: Any) -> Any:
+        # The path and query are already in their final form: no URL to split.
+        return awscrt.http.HttpRequest(
+            method=aws_request.method,
+            path=aws_request.path_and_query,
+            headers=awscrt.http.HttpHeaders(aws_request.headers.items()),
+        )
+
 
 class _SigningRequest:
     """The attributes botocore's CRT signer reads from an ``AWSRequest``, and no more.
@@ -53,11 +73,12 @@ class _SigningRequest:
     The differential and zip tests pin this to the botocore version we ship.
     """
 
-    __slots__ = ("body", "context", "headers", "method", "params", "url")
+    __slots__ = ("body", "context", "headers", "method", "params", "path_and_query", "url")
 
-    def __init__(self, method: str, url: str, headers: dict[str, str]) -> None:
+    def __init__(self, method: str, host: str, path_and_query: str, headers: dict[str, str]) -> None:
         self.method = method
-        self.url = url
+        self.path_and_query = path_and_query
+        self.url = f"https://{host}{path_and_query}"
         self.headers: Any = headers
         self.params: dict[str, str] = {}
         self.body = b""
@@ -70,20 +91,19 @@ class SignerCache:
     __slots__ = ("_key", "_signer")
 
     def __init__(self) -> None:
-        self._key: tuple[str, str, str | None] | None = None
+        self._key: tuple[str, str | None] | None = None
         self._signer: EdgeSigner | None = None
 
     def get(self, environ: Mapping[str, str]) -> EdgeSigner:
-        key = (
-            environ.get("AWS_ACCESS_KEY_ID", ""),
-            environ.get("AWS_SECRET_ACCESS_KEY", ""),
-            environ.get("AWS_SESSION_TOKEN") or None,
-        )
+        # AWS never reuses an access key id with another secret, so the id and the
+        # token tell whether the credentials changed; the secret is read on change.
+        key = (environ.get("AWS_ACCESS_KEY_ID", ""), environ.get("AWS_SESSION_TOKEN") or None)
         if key == self._key and self._signer is not None:
             return self._signer
-        if not key[0] or not key[1]:
+        secret = environ.get("AWS_SECRET_ACCESS_KEY", "")
+        if not key[0] or not secret:
             raise CredentialsError("AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not set")
-        self._signer = EdgeSigner(Credentials(*key), SERVICE, REGION_SET)
+        self._signer = EdgeSigner(Credentials(key[0], secret, key[1]), SERVICE, REGION_SET)
         self._key = key
         return self._signer
 
@@ -102,8 +122,9 @@ def sign_request(
     X-Amz-Date, X-Amz-Region-Set, X-Amz-Content-SHA256 and, with a session token,
     X-Amz-Security-Token.
     """
-    url = f"https://{host}{path}?{query}" if query else f"https://{host}{path}"
-    request = _SigningRequest(method, url, {"host": host, "x-amz-cf-id": request_id})
+    request = _SigningRequest(
+        method, host, f"{path}?{query}" if query else path, {"host": host, "x-amz-cf-id": request_id}
+    )
     try:
         signer.add_auth(request)
     except Exception as exc:  # awscrt raises its own error types
