@@ -69,16 +69,16 @@ class _SigningRequest:
     """The attributes botocore's CRT signer reads from an ``AWSRequest``, and no more.
 
     A plain dict of lower-case headers without Content-MD5 or auth headers, no
-    params and no body: exactly what ``add_auth`` needs for a GET/HEAD/OPTIONS.
+    params and no body: exactly what ``add_auth`` needs for a GET/HEAD/OPTIONS. No
+    URL either: the ``EdgeSigner`` overrides above were its only readers.
     The differential and zip tests pin this to the botocore version we ship.
     """
 
-    __slots__ = ("body", "context", "headers", "method", "params", "path_and_query", "url")
+    __slots__ = ("body", "context", "headers", "method", "params", "path_and_query")
 
-    def __init__(self, method: str, host: str, path_and_query: str, headers: dict[str, str]) -> None:
+    def __init__(self, method: str, path_and_query: str, headers: dict[str, str]) -> None:
         self.method = method
         self.path_and_query = path_and_query
-        self.url = f"https://{host}{path_and_query}"
         self.headers: Any = headers
         self.params: dict[str, str] = {}
         self.body = b""
@@ -122,9 +122,8 @@ def sign_request(
     X-Amz-Date, X-Amz-Region-Set, X-Amz-Content-SHA256 and, with a session token,
     X-Amz-Security-Token.
     """
-    request = _SigningRequest(
-        method, host, f"{path}?{query}" if query else path, {"host": host, "x-amz-cf-id": request_id}
-    )
+    path_and_query = f"{path}?{query}" if query else path
+    request = _SigningRequest(method, path_and_query, {"host": host, "x-amz-cf-id": request_id})
     try:
         signer.add_auth(request)
     except Exception as exc:  # awscrt raises its own error types
