@@ -49,11 +49,12 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         origin_path = canonical_path(req.origin_path) if req.origin_path else ""
         uri = canonical_path(req.uri)
         query = canonical_query(req.querystring)
-        refusal = check_target(origin_path + uri, query)
+        path = origin_path + uri  # what S3 reads: the key is path[1:]
+        refusal = check_target(path, query)
         if refusal is None:
             headers = forwarded_headers(req.headers, req.domain)
             signer = SIGNERS.get(os.environ)
-            signature = sign_request(signer, req.method, req.domain, origin_path + uri, query, req.request_id)
+            signature = sign_request(signer, req.method, req.domain, path, query, req.request_id)
     except (PathError, CredentialsError, SigningError) as exc:
         LOG.error("rejected", request_id=req.request_id, status=502, reason=str(exc), uri=req.uri[:256])
         return bad_gateway(str(exc), req.request_id)
