@@ -1,8 +1,9 @@
 """Lambda@Edge origin-request handler: sign CloudFront's request to an S3 MRAP with SigV4A.
 
-parse the event -> decide (sign, pass through, refuse) -> canonical path, query and
-headers -> sign -> CloudFront-shaped result.  Every failure becomes a generated 502
-that is never cached: an unsigned or half-signed request is never forwarded.
+parse the event -> decide (sign, pass through, answer OPTIONS, refuse) -> canonical
+path, query and headers -> check the target (a key, not too long, no sub-resource) ->
+sign -> CloudFront-shaped result.  Every failure becomes a generated 502 that is never
+cached: an unsigned or half-signed request is never forwarded.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any
 
 from mrap_edge.canonical import PathError, canonical_path, canonical_query, forwarded_headers
 from mrap_edge.config import load_config
-from mrap_edge.decide import Action, decide
+from mrap_edge.decide import Action, check_target, decide
 from mrap_edge.event import EventError, parse_event
 from mrap_edge.logs import JsonLogger
-from mrap_edge.responses import bad_gateway, method_not_allowed, signed_request
+from mrap_edge.responses import bad_gateway, method_not_allowed, options_no_content, refused, signed_request
 from mrap_edge.signer import CredentialsError, SignerCache, SigningError, sign_request
 
 CONFIG = load_config(Path(__file__).with_name("config.json"))
@@ -30,30 +31,41 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     try:
         req = parse_event(event)
     except EventError as exc:
-        LOG.error("rejected", reason=f"malformed event: {exc}")
+        LOG.error("rejected", status=502, reason=f"malformed event: {exc}")
         return bad_gateway("malformed origin-request event")
 
     decision = decide(req, CONFIG.failover_header)
     if decision.action is Action.PASS_THROUGH:
         LOG.info("passed-through", request_id=req.request_id, reason=decision.reason, uri=req.uri[:256])
         return req.request
+    if decision.action is Action.ANSWER_OPTIONS:
+        LOG.info("answered", request_id=req.request_id, status=204, reason=decision.reason, uri=req.uri[:256])
+        return options_no_content()
     if decision.action is Action.REJECT_METHOD:
-        LOG.warning("rejected", request_id=req.request_id, reason=decision.reason)
+        LOG.warning("rejected", request_id=req.request_id, status=405, reason=decision.reason)
         return method_not_allowed(req.method)
 
     try:
         origin_path = canonical_path(req.origin_path) if req.origin_path else ""
         uri = canonical_path(req.uri)
         query = canonical_query(req.querystring)
-        headers = forwarded_headers(req.headers, req.domain)
-        signer = SIGNERS.get(os.environ)
-        signature = sign_request(signer, req.method, req.domain, origin_path + uri, query, req.request_id)
+        path = origin_path + uri  # what S3 reads: the key is path[1:]
+        refusal = check_target(path, query)
+        if refusal is None:
+            headers = forwarded_headers(req.headers, req.domain)
+            signer = SIGNERS.get(os.environ)
+            signature = sign_request(signer, req.method, req.domain, path, query, req.request_id)
     except (PathError, CredentialsError, SigningError) as exc:
-        LOG.error("rejected", request_id=req.request_id, reason=str(exc), uri=req.uri[:256])
+        LOG.error("rejected", request_id=req.request_id, status=502, reason=str(exc), uri=req.uri[:256])
         return bad_gateway(str(exc), req.request_id)
     except Exception as exc:  # never let a trace reach the viewer, never forward unsigned
-        LOG.error("rejected", request_id=req.request_id, reason=f"unexpected {type(exc).__name__}")
+        LOG.error("rejected", request_id=req.request_id, status=502, reason=f"unexpected {type(exc).__name__}")
         return bad_gateway("the origin request could not be signed", req.request_id)
+    if refusal is not None:
+        LOG.warning(
+            "rejected", request_id=req.request_id, status=refusal.status, reason=refusal.reason, uri=req.uri[:256]
+        )
+        return refused(refusal.status, refusal.reason, req.request_id)
 
     result = signed_request(req, origin_path, uri, query, headers, signature)
     if LOG.enabled("INFO"):

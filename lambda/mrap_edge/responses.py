@@ -5,6 +5,8 @@ Usage::
     signed_request(req, path, query, headers, signature_headers)  # -> request dict
     bad_gateway("why")        # -> {"status": "502", ...}, never cached
     method_not_allowed("PUT") # -> {"status": "405", ...}
+    refused(404, "why")       # -> {"status": "404", ...} (403, 404 or 414)
+    options_no_content()      # -> {"status": "204"}: OPTIONS, answered at the edge
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .decide import ALLOWED_METHODS
 from .event import Headers, OriginRequest
+
+# Every error status the function generates. The distribution's CustomErrorResponses
+# cover each of them (tests/template), so none is cached longer than intended.
+GENERATED_ERRORS = (403, 404, 405, 414, 502)
+_REFUSALS = {403: ("Forbidden", "Forbidden"), 404: ("Not Found", "NotFound"), 414: ("URI Too Long", "UriTooLong")}
 
 
 def signed_request(
@@ -63,5 +71,28 @@ def method_not_allowed(method: str) -> dict[str, Any]:
         405,
         "Method Not Allowed",
         {"error": "MethodNotAllowed", "message": f"{method} is not served from this origin"},
-        {"allow": [{"key": "Allow", "value": "GET, HEAD, OPTIONS"}]},
+        {"allow": [{"key": "Allow", "value": ALLOWED_METHODS}]},
     )
+
+
+def refused(status: int, reason: str, request_id: str | None = None) -> dict[str, Any]:
+    """A request that is never signed: 403 (a sub-resource), 404 (no key) or 414 (too long)."""
+    description, error = _REFUSALS[status]
+    body = {"error": error, "message": reason}
+    if request_id:
+        body["requestId"] = request_id
+    return _generated(status, description, body)
+
+
+def options_no_content() -> dict[str, Any]:
+    """The answer to every OPTIONS request: an MRAP serves none (no OPTIONS, no CORS).
+
+    No body (CloudFront refuses a 204 with one) and no CORS headers: the distribution's
+    response headers policy adds those per viewer, when CORS is configured. The same
+    for every viewer, so CloudFront may cache it.
+    """
+    return {
+        "status": "204",
+        "statusDescription": "No Content",
+        "headers": {"allow": [{"key": "Allow", "value": ALLOWED_METHODS}]},
+    }

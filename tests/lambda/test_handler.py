@@ -9,6 +9,7 @@ import json
 import pytest
 
 import lambda_function
+from local.cloudfront import validate_result
 from local.s3auth import Credential, S3Error
 from local.sigv4a import s3_key_bytes
 from mrap_edge.logs import JsonLogger
@@ -72,7 +73,7 @@ def test_origin_path_is_part_of_what_is_signed(creds) -> None:
             {"response-content-disposition": ['attachment; filename="a b.pdf"']},
         ),
         ("partNumber=3", {"partNumber": ["3"]}),
-        ("torrent", {"torrent": [""]}),
+        ("flag", {"flag": [""]}),
         ("a=1&a=2&a=", {"a": ["", "1", "2"]}),
         ("empty=&x=y", {"empty": [""], "x": ["y"]}),
         ("q=a+b&r=c%2Bd", {"q": ["a b"], "r": ["c+d"]}),
@@ -263,3 +264,91 @@ def test_the_event_is_not_mutated(creds) -> None:
     before = copy.deepcopy(event)
     handle(event)
     assert event == before
+
+
+def _never_sign(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args, **kwargs):
+        raise AssertionError("signed a request that must never be signed")
+
+    monkeypatch.setattr(lambda_function, "sign_request", boom)
+
+
+def _assert_refused(event: dict, status: str, log_lines: io.StringIO) -> dict:
+    result = handle(event)
+    validate_result(request_of(event), result)  # CloudFront accepts it
+    assert result["status"] == status and "uri" not in result  # a response, never a forwarded request
+    assert result["headers"]["cache-control"] == [{"key": "Cache-Control", "value": "no-store"}]
+    lines = log_lines.getvalue().splitlines()
+    assert len(lines) == 1  # one JSON line per refusal
+    entry = json.loads(lines[0])
+    assert entry["level"] == "WARNING" and entry["status"] == int(status) and entry["request_id"] == REQUEST_ID
+    body = json.loads(result["body"])
+    assert body["requestId"] == REQUEST_ID and body["message"] == entry["reason"]
+    return entry
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("query", ["", "list-type=2", "versions", "versionId=3"])
+def test_bucket_level_requests_get_a_generated_404(creds, monkeypatch, log_lines, method: str, query: str) -> None:
+    _never_sign(monkeypatch)
+    entry = _assert_refused(make_event("/", query, method=method), "404", log_lines)
+    assert "no object key" in entry["reason"]
+    assert query not in json.dumps(entry) or not query  # the query string is never logged
+
+
+def test_a_key_under_an_origin_path_is_signed_not_refused(creds) -> None:
+    event = make_event("/", origin_path="/site")
+    wire = check_signed(event, handle(event), creds)
+    assert wire.path == "/site/"
+
+
+@pytest.mark.parametrize("query", ["acl", "tagging=", "versionId=1&torrent", "uploadId=abc", "attributes", "ACL"])
+def test_sub_resource_queries_get_a_generated_403(creds, monkeypatch, log_lines, query: str) -> None:
+    _never_sign(monkeypatch)
+    entry = _assert_refused(make_event("/index.html", query), "403", log_lines)
+    assert "sub-resource" in entry["reason"]
+    assert "abc" not in log_lines.getvalue()
+
+
+def test_options_gets_a_bare_204_and_is_never_signed(creds, monkeypatch, log_lines) -> None:
+    _never_sign(monkeypatch)
+    viewer = {"Origin": ["https://app.example.com"], "Access-Control-Request-Method": ["GET"]}
+    event = make_event("/index.html", method="OPTIONS", headers=viewer)
+    result = handle(event)
+    validate_result(request_of(event), result)
+    assert result["status"] == "204" and not result.get("body")
+    assert result["headers"] == {"allow": [{"key": "Allow", "value": "GET, HEAD, OPTIONS"}]}  # no CORS of its own
+    assert json.loads(log_lines.getvalue().splitlines()[-1])["event"] == "answered"
+    assert handle(make_event("/", method="OPTIONS"))["status"] == "204"  # even where a GET is refused
+
+
+def test_options_to_the_failover_origin_passes_through(creds) -> None:
+    event = make_event(method="OPTIONS", custom_headers={"originTypeFailover": "true"})
+    assert handle(event) is request_of(event)
+
+
+def test_a_uri_that_strict_encoding_makes_too_long_gets_a_generated_414(creds, monkeypatch, log_lines) -> None:
+    uri = "/" + "!" * 2731  # 2,732 characters from the viewer, 8,194 once each "!" is "%21"
+    _never_sign(monkeypatch)
+    entry = _assert_refused(make_event(uri), "414", log_lines)
+    assert entry["uri"] == uri[:256]
+
+
+def _uri_encoding_to(length: int) -> str:
+    """A viewer uri that strict encoding turns into ``length`` characters ("!" -> "%21")."""
+    n, m = divmod(length - 1, 3)
+    return "/" + "!" * n + "k" * m
+
+
+def test_the_longest_url_cloudfront_accepts_is_signed(creds) -> None:
+    # origin path + uri + "?" + query = 8,191 characters once encoded: still accepted.
+    query = "versionId=" + "v" * 100
+    event = make_event(_uri_encoding_to(8191 - len("/p") - 1 - len(query)), query, origin_path="/p")
+    wire = check_signed(event, handle(event), creds)
+    assert len(wire.path) + 1 + len(wire.query) == 8191
+
+
+def test_a_url_one_character_longer_gets_a_414(creds) -> None:
+    query = "versionId=" + "v" * 101
+    event = make_event(_uri_encoding_to(8191 - len("/p") - 1 - 100 - 10), query, origin_path="/p")
+    assert handle(event)["status"] == "414"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from local.template import TEMPLATE, load_template
+from tests.template.intrinsics import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +48,7 @@ def test_cfn_lint_would_catch_a_broken_template(tmp_path: Path) -> None:
     broken = tmp_path / "broken.template"
     broken.write_text(TEMPLATE.read_text().replace("Runtime: python3.13", "Runtime: python2.7"))
     proc = subprocess.run([CFN_LINT, str(broken)], capture_output=True, text=True)
-    assert proc.returncode != 0 and "python2.7" in proc.stdout
+    assert proc.returncode != 0 and "deprecated" in proc.stdout
 
 
 def test_parameters_have_safe_defaults(template: dict) -> None:
@@ -76,13 +78,79 @@ def test_mrap_spans_both_buckets_with_public_access_blocked(template: dict) -> N
     assert all(mrap["PublicAccessBlockConfiguration"].values())
 
 
-def test_mrap_policy_lets_only_the_role_get_objects(template: dict) -> None:
+MRAP = "arn:aws:s3::${AWS::AccountId}:accesspoint/${Mrap.Alias}"
+BUCKETS = ["arn:${AWS::Partition}:s3:::${S3BucketOneName}", "arn:${AWS::Partition}:s3:::${S3BucketTwoName}"]
+ROLE_ARN = {"Fn::GetAtt": ["EdgeFunctionRole", "Arn"]}
+STACK_ARN = "arn:aws:cloudformation:us-east-1:123456789012:stack"
+STACK_UUID = "0f1e2d3c-aaaa-bbbb-cccc-ddddeeeeffff"
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def subs(resources) -> list[str]:
+    return [r["Fn::Sub"] if isinstance(r["Fn::Sub"], str) else r["Fn::Sub"][0] for r in as_list(resources)]
+
+
+def mrap_statements(template: dict) -> list[dict]:
     policy = one(template, "AWS::S3::MultiRegionAccessPointPolicy")
     assert policy["MrapName"] == {"Ref": "Mrap"}
-    [statement] = policy["Policy"]["Statement"]
-    assert statement["Effect"] == "Allow" and statement["Action"] == "s3:GetObject"
-    assert statement["Principal"] == {"AWS": {"Fn::GetAtt": ["EdgeFunctionRole", "Arn"]}}
-    assert statement["Resource"] == {"Fn::Sub": "arn:aws:s3::${AWS::AccountId}:accesspoint/${Mrap.Alias}/object/*"}
+    return policy["Policy"]["Statement"]
+
+
+def denied(statements: list[dict], principal: str, action: str, resource: str, role: str) -> bool:
+    """Whether an explicit Deny in the policy matches (ArnNotEquals on aws:PrincipalArn)."""
+    for st in statements:
+        if st["Effect"] != "Deny" or st["Principal"] != "*":
+            continue
+        if not any(fnmatch.fnmatchcase(action, a) for a in as_list(st["Action"])):
+            continue
+        if not any(fnmatch.fnmatchcase(resource, r) for r in subs(st["Resource"])):
+            continue
+        [(operator, condition)] = st["Condition"].items()
+        [(key, value)] = condition.items()
+        assert operator == "ArnNotEquals" and key == "aws:PrincipalArn" and value == ROLE_ARN
+        if principal != role:
+            return True
+    return False
+
+
+def test_mrap_policy_denies_reads_to_every_principal_but_the_role(template: dict) -> None:
+    statements = mrap_statements(template)
+    role, admin = "<role>", "arn:aws:iam::123456789012:role/Admin"
+    reads = [("s3:GetObject", MRAP + "/object/index.html"), ("s3:GetObjectVersion", MRAP + "/object/k"),
+             ("s3:GetObjectAcl", MRAP + "/object/k"), ("s3:ListBucket", MRAP)]  # fmt: skip
+    for action, resource in reads:
+        assert denied(statements, admin, action, resource, role), action
+        assert not denied(statements, role, action, resource, role), action
+    # Administrators keep managing (and deleting) the MRAP, and writing through it.
+    for action in ("s3:PutMultiRegionAccessPointPolicy", "s3:GetMultiRegionAccessPointPolicy",
+                   "s3:DeleteMultiRegionAccessPoint", "s3:SubmitMultiRegionAccessPointRoutes",
+                   "s3:GetMultiRegionAccessPointRoutes", "s3:PutObject"):  # fmt: skip
+        assert not denied(statements, admin, action, MRAP, role), action
+        assert not denied(statements, admin, action, MRAP + "/object/k", role), action
+
+
+def test_mrap_policy_conditions_stay_within_what_the_local_model_evaluates(template: dict) -> None:
+    supported = {"StringEquals", "StringNotEquals", "StringLike", "StringNotLike", "ArnEquals", "ArnNotEquals",
+                 "ArnLike", "ArnNotLike", "Bool"}  # fmt: skip
+    for st in mrap_statements(template):
+        for operator, condition in st.get("Condition", {}).items():
+            assert operator in supported and set(condition) == {"aws:PrincipalArn"}
+
+
+def test_mrap_policy_allows_the_role_what_it_needs(template: dict) -> None:
+    allows = [st for st in mrap_statements(template) if st["Effect"] == "Allow"]
+    granted = {(a, r) for st in allows for a in as_list(st["Action"]) for r in subs(st["Resource"])}
+    assert all(st["Principal"] == {"AWS": ROLE_ARN} for st in allows)
+    assert granted == {("s3:GetObject", MRAP + "/object/*"), ("s3:GetObjectVersion", MRAP + "/object/*"),
+                       ("s3:ListBucket", MRAP)}  # fmt: skip
+
+
+def role_statements(template: dict) -> list[dict]:
+    role = one(template, "AWS::IAM::Role")
+    return [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
 
 
 def test_role_is_least_privilege(template: dict) -> None:
@@ -90,37 +158,159 @@ def test_role_is_least_privilege(template: dict) -> None:
     principals = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
     assert sorted(principals) == ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]
     assert "ManagedPolicyArns" not in role
-    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-    actions = sorted(a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
-    assert actions == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject"]
+    statements = role_statements(template)
+    actions = sorted(a for s in statements for a in as_list(s["Action"]))
+    assert actions == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                       "s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"]  # fmt: skip
     for statement in statements:
-        assert statement["Effect"] == "Allow"
-        resources_ = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        for resource in resources_:
-            text = resource["Fn::Sub"]
-            assert text != "*" and not text.endswith(":*:*")
-    s3 = next(s for s in statements if s["Action"] == "s3:GetObject")
-    assert [r["Fn::Sub"] for r in s3["Resource"]] == [
-        "arn:aws:s3::${AWS::AccountId}:accesspoint/${Mrap.Alias}/object/*",
-        "arn:${AWS::Partition}:s3:::${S3BucketOneName}/*",
-        "arn:${AWS::Partition}:s3:::${S3BucketTwoName}/*",
-    ]
+        assert statement["Effect"] == "Allow" and "Condition" not in statement
+        for resource in subs(statement["Resource"]):
+            assert resource != "*" and not resource.endswith(":*:*")
+
+
+def test_role_reads_objects_and_lists_in_the_forms_s3_checks_through_an_mrap(template: dict) -> None:
+    grants: dict[str, list[str]] = {}
+    for statement in role_statements(template):
+        for action in as_list(statement["Action"]):
+            grants.setdefault(action, []).extend(subs(statement["Resource"]))
+    objects = [MRAP + "/object/*"] + [b + "/*" for b in BUCKETS]
+    assert grants["s3:GetObject"] == objects
+    assert grants["s3:GetObjectVersion"] == objects  # ?versionId= needs it
+    assert grants["s3:ListBucket"] == [MRAP, *BUCKETS]  # a missing key is a 404, not a 403
+
+
+def test_log_permission_names_the_function_whatever_the_stack(template: dict) -> None:
+    [logs] = [s for s in role_statements(template) if as_list(s["Action"])[0].startswith("logs:")]
+    fn = template["Resources"]["EdgeFunction"]["Properties"]
+    for stack_name in ("mrap-edge", "s" * 128):
+        stack_id = (
+            f"arn:aws:cloudformation:us-east-1:123456789012:stack/{stack_name}/0f1e2d3c-aaaa-bbbb-cccc-ddddeeeeffff"
+        )
+        stack = Stack(template, pseudo={"AWS::StackName": stack_name, "AWS::StackId": stack_id})
+        name = stack.resolve(fn["FunctionName"])
+        assert name == "mrap-edge-0f1e2d3c-signer"
+        assert (
+            stack.resolve(logs["Resource"]) == f"arn:aws:logs:*:123456789012:log-group:/aws/lambda/us-east-1.{name}:*"
+        )
 
 
 def test_function_fits_lambda_at_edge(template: dict) -> None:
-    fn = one(template, "AWS::Lambda::Function")
+    fn = Stack(template).resolve(one(template, "AWS::Lambda::Function"))
     assert fn["Runtime"] == "python3.13" and fn["Architectures"] == ["x86_64"]
     assert fn["Handler"] == "lambda_function.lambda_handler"
     assert "Environment" not in fn and "VpcConfig" not in fn and "Layers" not in fn
-    assert fn["Code"] == {"S3Bucket": {"Ref": "S3BucketDeployables"}, "S3Key": {"Ref": "LambdaCodeKey"}}
-    assert fn["Timeout"] <= 30 and 128 <= fn["MemorySize"] <= 10240
+    assert fn["Timeout"] == "5" and fn["MemorySize"] == "1024"
+    raw = one(template, "AWS::Lambda::Function")
+    assert raw["Code"] == {"S3Bucket": {"Ref": "S3BucketDeployables"}, "S3Key": {"Ref": "LambdaCodeKey"}}
 
 
-def test_version_is_republished_when_the_code_changes(template: dict) -> None:
-    version = one(template, "AWS::Lambda::Version")
-    assert version["FunctionName"] == {"Ref": "EdgeFunction"}
-    assert "${LambdaCodeKey}" in version["Description"]["Fn::Sub"]  # a replacement property
-    assert version["CodeSha256"]["Fn::If"][1] == {"Ref": "LambdaCodeSha256"}
+def test_memory_and_timeout_parameters_admit_exactly_what_lambda_at_edge_allows(template: dict) -> None:
+    memory = re.compile(template["Parameters"]["FunctionMemorySize"]["AllowedPattern"])
+    timeout = re.compile(template["Parameters"]["FunctionTimeout"]["AllowedPattern"])
+    assert {n for n in range(20000) if memory.fullmatch(str(n))} == set(range(128, 10241))
+    assert {n for n in range(100) if timeout.fullmatch(str(n))} == set(range(1, 31))
+    for bad in ("01024", "1024.0", " 1024", "1e3", "", "-5"):
+        assert not memory.fullmatch(bad) and not timeout.fullmatch(bad.replace("1024", "5"))
+
+
+def test_old_versions_are_retained_because_cloudfront_still_runs_them(template: dict) -> None:
+    [version] = resources(template, "AWS::Lambda::Version").values()
+    assert version["DeletionPolicy"] == "Retain" and version["UpdateReplacePolicy"] == "Retain"
+    assert version["Properties"]["FunctionName"] == {"Ref": "EdgeFunction"}
+    assert version["Properties"]["CodeSha256"]["Fn::If"][1] == {"Ref": "LambdaCodeSha256"}
+
+
+# What each frozen setting of the function is made of, and a different value for it.
+FROZEN_INPUTS = {
+    "S3BucketDeployables": ("param", "other-deployables"),
+    "LambdaCodeKey": ("param", "mrap-edge/other.zip"),
+    "FunctionMemorySize": ("param", "2048"),
+    "FunctionTimeout": ("param", "6"),
+    "Runtime": ("mapping", "python3.12"),
+    "Architecture": ("mapping", "arm64"),
+    "Handler": ("mapping", "other.handler"),
+    "EdgeFunctionRole": ("role", "AROAOTHERROLEEXAMPLE9"),
+}
+FROZEN = ("Code", "MemorySize", "Timeout", "Runtime", "Architectures", "Handler", "Role")
+
+
+def _stack(template: dict, change: str | None = None) -> Stack:
+    params = {"S3BucketDeployables": "deployables", "LambdaCodeKey": "mrap-edge/a.zip"}
+    mapping = json.loads(json.dumps(template["Mappings"]))
+    role = {
+        "EdgeFunctionRole.Arn": "arn:aws:iam::123456789012:role/r1",
+        "EdgeFunctionRole.RoleId": "AROAEXAMPLEROLEID0001",
+    }
+    if change is not None:
+        kind, value = FROZEN_INPUTS[change]
+        if kind == "param":
+            params[change] = value
+        elif kind == "mapping":
+            mapping["Function"]["Settings"][change] = value
+        else:
+            role = {"EdgeFunctionRole.Arn": "arn:aws:iam::123456789012:role/r2", "EdgeFunctionRole.RoleId": value}
+    return Stack(template, params=params, attributes=role, mappings=mapping)
+
+
+def test_every_setting_a_version_freezes_publishes_a_new_version(template: dict) -> None:
+    fn = template["Resources"]["EdgeFunction"]["Properties"]
+    description = template["Resources"]["EdgeFunctionVersion"]["Properties"]["Description"]
+    base = _stack(template)
+    changed_settings = set()
+    for change in FROZEN_INPUTS:
+        stack = _stack(template, change)
+        settings = {name for name in FROZEN if stack.resolve(fn[name]) != base.resolve(fn[name])}
+        assert settings, f"{change} feeds no frozen setting"
+        changed_settings |= settings
+        # The function changes, so the version's replacement property must change too.
+        assert stack.resolve(description) != base.resolve(description), change
+    assert changed_settings == set(FROZEN)  # every frozen setting was exercised
+
+
+def test_version_description_fits_256_characters_in_the_worst_case(template: dict) -> None:
+    params = template["Parameters"]
+    assert params["LambdaCodeKey"]["MaxLength"] == 100
+    worst = {
+        "S3BucketDeployables": "b" * 63,  # S3's longest bucket name
+        "LambdaCodeKey": "k" * params["LambdaCodeKey"]["MaxLength"],
+        "FunctionMemorySize": "10240",
+        "FunctionTimeout": "30",
+    }
+    for name in ("S3BucketDeployables",):
+        assert re.fullmatch(params[name]["AllowedPattern"], worst[name])
+    # A role's unique id is "AROA" and 17 more characters.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids
+    stack = Stack(template, params=worst, attributes={"EdgeFunctionRole.RoleId": "AROA" + "X" * 17})
+    description = stack.resolve(template["Resources"]["EdgeFunctionVersion"]["Properties"]["Description"])
+    assert "<" not in description and len(description) <= 256, (len(description), description)
+
+
+def test_rule_refuses_every_region_but_us_east_1(template: dict) -> None:
+    [rule] = template["Rules"].values()
+    [assertion] = rule["Assertions"]
+    assert "RuleCondition" not in rule
+    assert "us-east-1" in assertion["AssertDescription"] and "Lambda@Edge" in assertion["AssertDescription"]
+    for region, ok in (("us-east-1", True), ("eu-west-1", False), ("us-east-2", False)):
+        assert Stack(template, pseudo={"AWS::Region": region}).resolve(assertion["Assert"]) is ok
+
+
+def test_names_aws_limits_fit_with_the_longest_stack_name(template: dict) -> None:
+    stack_id = (
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/" + "s" * 128 + "/0f1e2d3c-aaaa-bbbb-cccc-ddddeeeeffff"
+    )
+    stack = Stack(template, pseudo={"AWS::StackName": "s" * 128, "AWS::StackId": stack_id})
+    res = template["Resources"]
+    limits = [
+        (res["EdgeFunction"]["Properties"]["FunctionName"], 64),
+        (res["CachePolicy"]["Properties"]["CachePolicyConfig"]["Name"], 128),
+        (res["ResponseHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]["Name"], 128),
+        (res["Distribution"]["Properties"]["DistributionConfig"]["Comment"], 128),
+        (res["Mrap"]["Properties"]["Name"], 50),
+    ]
+    names = [stack.resolve(value) for value, _ in limits]
+    for name, (_, limit) in zip(names, limits, strict=True):
+        assert 3 <= len(name) <= limit and "0f1e2d3c" in name, name
+    assert len(set(names)) == len(names)
 
 
 def test_distribution_is_https_http3_and_read_only(template: dict) -> None:
@@ -131,7 +321,7 @@ def test_distribution_is_https_http3_and_read_only(template: dict) -> None:
     assert behavior["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]
     assert config["DefaultRootObject"] == "index.html"
     assert "ForwardedValues" not in behavior and "MinTTL" not in behavior
-    assert behavior["ResponseHeadersPolicyId"] == {"Ref": "SecurityHeadersPolicy"}
+    assert behavior["ResponseHeadersPolicyId"] == {"Ref": "ResponseHeadersPolicy"}
 
 
 def test_function_is_associated_by_version_on_origin_request(template: dict) -> None:
@@ -153,7 +343,7 @@ def test_mrap_origin_is_tls12_custom_origin(template: dict) -> None:
 
 def test_cache_policy_forwards_the_query_strings_the_signer_supports(template: dict) -> None:
     config = one(template, "AWS::CloudFront::CachePolicy")["CachePolicyConfig"]
-    assert config["MinTTL"] > 0 and config["DefaultTTL"] > 0
+    assert config["DefaultTTL"] > 0
     qs = config["ParametersInCacheKeyAndForwardedToOrigin"]["QueryStringsConfig"]
     assert qs["QueryStringBehavior"] == "whitelist"
     assert {"versionId", "partNumber", "response-content-disposition", "response-content-type"} <= set(
@@ -162,11 +352,99 @@ def test_cache_policy_forwards_the_query_strings_the_signer_supports(template: d
     assert len(qs["QueryStrings"]) <= 10  # CloudFront's limit
 
 
-def test_origin_request_policy_never_forwards_the_viewer_host(template: dict) -> None:
-    config = one(template, "AWS::CloudFront::OriginRequestPolicy")["OriginRequestPolicyConfig"]
-    headers = config["HeadersConfig"]
-    assert headers["HeaderBehavior"] == "whitelist"
-    assert "host" not in {h.lower() for h in headers["Headers"]}
+def test_cache_policy_never_overrides_no_store(template: dict) -> None:
+    # A MinTTL above 0 makes CloudFront cache a no-store response anyway.
+    assert one(template, "AWS::CloudFront::CachePolicy")["CachePolicyConfig"]["MinTTL"] == 0
+
+
+def test_the_query_whitelist_forwards_no_sub_resource(template: dict) -> None:
+    from mrap_edge.decide import SUBRESOURCES
+
+    config = one(template, "AWS::CloudFront::CachePolicy")["CachePolicyConfig"]
+    names = config["ParametersInCacheKeyAndForwardedToOrigin"]["QueryStringsConfig"]["QueryStrings"]
+    assert not {n.lower() for n in names} & SUBRESOURCES
+
+
+def error_ttls(template: dict) -> dict[int, int]:
+    responses = dist(template)["CustomErrorResponses"]
+    ttls = {r["ErrorCode"]: r["ErrorCachingMinTTL"] for r in responses}
+    assert len(ttls) == len(responses)
+    for r in responses:  # cache settings only: no custom page replaces S3's or the function's answer
+        assert set(r) == {"ErrorCode", "ErrorCachingMinTTL"}
+    return ttls
+
+
+def test_server_errors_are_never_cached(template: dict) -> None:
+    ttls = error_ttls(template)
+    for code in (500, 501, 502, 503, 504):  # the function's 502, Lambda's 503, the MRAP's 5xx
+        assert ttls[code] == 0, code
+
+
+def test_errors_that_may_be_signing_or_credential_faults_are_never_cached(template: dict) -> None:
+    # S3 answers SignatureDoesNotMatch, RequestTimeTooSkewed, InvalidAccessKeyId (403)
+    # and ExpiredToken, InvalidToken (400): transient, never to be served to others.
+    ttls = error_ttls(template)
+    assert ttls[400] == 0 and ttls[403] == 0
+
+
+def test_missing_keys_are_cached_briefly(template: dict) -> None:
+    ttls = error_ttls(template)
+    assert 0 < ttls[404] <= 10
+    assert 416 not in ttls  # CloudFront never caches a 416: a TTL for it would be a false promise
+
+
+def test_every_error_the_function_generates_has_a_cache_rule(template: dict) -> None:
+    from mrap_edge.responses import GENERATED_ERRORS
+
+    ttls = error_ttls(template)
+    assert set(GENERATED_ERRORS) <= set(ttls)
+    for code in set(GENERATED_ERRORS) - {404}:  # refusals computed from the request itself
+        assert ttls[code] == 0, code
+
+
+def test_no_origin_request_policy_forwards_viewer_headers(template: dict) -> None:
+    # The MRAP does nothing with Origin or Access-Control-Request-*, and the viewer's
+    # Host would break the signature: forward nothing beyond the cache key.
+    assert not resources(template, "AWS::CloudFront::OriginRequestPolicy")
+    assert "OriginRequestPolicyId" not in dist(template)["DefaultCacheBehavior"]
+
+
+def test_options_is_allowed_and_cached_because_the_function_answers_it_the_same_for_all(template: dict) -> None:
+    behavior = dist(template)["DefaultCacheBehavior"]
+    assert "OPTIONS" in behavior["AllowedMethods"] and "OPTIONS" in behavior["CachedMethods"]
+    cache = one(template, "AWS::CloudFront::CachePolicy")["CachePolicyConfig"]
+    # Nothing viewer-specific in the key: the 204 carries no CORS header of its own.
+    assert cache["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"] == {"HeaderBehavior": "none"}
+
+
+def cors(template: dict, origins: str):
+    policy = one(template, "AWS::CloudFront::ResponseHeadersPolicy")["ResponseHeadersPolicyConfig"]
+    return Stack(template, params={"CorsAllowedOrigins": origins}).resolve(policy).get("CorsConfig")
+
+
+def test_cors_headers_come_from_the_response_headers_policy_only_when_asked(template: dict) -> None:
+    assert template["Parameters"]["CorsAllowedOrigins"]["Default"] == ""
+    assert cors(template, "") is None  # no CORS: a preflight gets a bare 204, which browsers treat as denied
+    config = cors(template, "https://app.example.com,https://*.example.org")
+    assert config["AccessControlAllowOrigins"] == {"Items": ["https://app.example.com", "https://*.example.org"]}
+    assert config["AccessControlAllowMethods"] == {"Items": ["GET", "HEAD"]}
+    assert config["AccessControlAllowCredentials"] is False and config["OriginOverride"] is True
+    assert cors(template, "*")["AccessControlAllowOrigins"] == {"Items": ["*"]}
+
+
+def test_cors_origins_parameter_refuses_what_cloudfront_would(template: dict) -> None:
+    pattern = re.compile(template["Parameters"]["CorsAllowedOrigins"]["AllowedPattern"])
+    for good in ("", "*", "https://a.example.com", "http://localhost:3000", "https://a.example,https://*.b.example"):
+        assert pattern.fullmatch(good), good
+    for bad in ("https://a.example, https://b.example", "a.example", "https://a.example/path", "*,https://a.example",
+                "https://a.example,", ","):  # fmt: skip
+        assert not pattern.fullmatch(bad), bad
+
+
+def test_security_headers_stay(template: dict) -> None:
+    policy = one(template, "AWS::CloudFront::ResponseHeadersPolicy")["ResponseHeadersPolicyConfig"]
+    security = policy["SecurityHeadersConfig"]
+    assert security["StrictTransportSecurity"]["Override"] and security["FrameOptions"]["FrameOption"] == "DENY"
 
 
 def test_failover_origin_group_and_header(template: dict) -> None:
@@ -187,8 +465,10 @@ def test_failover_origin_group_and_header(template: dict) -> None:
 def test_outputs_used_by_the_readme(template: dict) -> None:
     outputs = template["Outputs"]
     for name in ("CloudFrontDns", "S3BucketOneName", "S3BucketTwoName", "MrapAlias", "MrapArn",
-                 "FunctionVersionArn", "DistributionId"):  # fmt: skip
+                 "FunctionName", "FunctionVersionArn", "DistributionId"):  # fmt: skip
         assert name in outputs
+    assert outputs["FunctionName"]["Value"] == {"Ref": "EdgeFunction"}
+    assert outputs["FunctionVersionArn"]["Value"] == {"Ref": "EdgeFunctionVersion"}
     assert outputs["CloudFrontDns"]["Value"] == {"Fn::Sub": "https://${Distribution.DomainName}"}
 
 
