@@ -296,3 +296,12 @@ def test_make_lets_only_demo_and_test_build_sources_only(target: str, source_onl
     build = [line for line in plan.splitlines() if "scripts/build_package.py" in line]
     assert len(build) == 1
     assert ("--allow-source-only" in build[0].split()) is source_only_allowed
+
+
+def test_an_explicit_py313_that_is_not_313_is_an_error(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("PY313", fake_python(tmp_path / "python3.12", "3.12"))
+    out = tmp_path / "z.zip"
+    assert build_package.main(["--allow-source-only", "--out", str(out), "--workdir", str(tmp_path / "w")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"build_package: error: PY313={tmp_path / 'python3.12'} is not a working Python 3.13"]
+    assert not out.exists()
