@@ -9,6 +9,10 @@
   debug info of the native module, ...).
 - Ships bytecode compiled by python3.13 itself (unchecked-hash pycs, so the read-only
   code folder is never a reason to compile at cold start) and no other bytecode.
+  The Python 3.13 is $PY313, or found (project-local .python/, pyenv, PATH, uv), or
+  fetched by the project's pinned uv into .python/. Without one, only
+  --allow-source-only (make demo/test) or ALLOW_SLOW_COLD_START=1 builds a zip of
+  sources only; the default (make package, scripts/deploy.sh) refuses.
 - Deterministic: same inputs, same sha256 (sorted entries, fixed timestamps and modes).
 """
 
@@ -24,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +38,21 @@ PLATFORM = "manylinux2014_x86_64"
 # Matches the zip's unpacked path on Lambda, so tracebacks name /var/task/...
 TASK_ROOT = "/var/task"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+# Where `uv python install 3.13` puts the Python that byte-compiles the package when the
+# machine has none (git-ignored). Quick to fail where its download host is unreachable:
+# one retry, short connect timeout; a stalled download gives up after UV_HTTP_TIMEOUT.
+LOCAL_PYTHON_DIR = ROOT / ".python"
+UV_FETCH_DEFAULTS = {"UV_HTTP_RETRIES": "1", "UV_HTTP_CONNECT_TIMEOUT": "10", "UV_HTTP_TIMEOUT": "30"}
+FETCH_TIMEOUT = 600
+# Cold import of the handler from a read-only folder, python3.13, with and without the
+# shipped pycs (median of 9 fresh processes each, alternated; see README).
+SOURCE_ONLY_COST = "every module would be compiled from source at each Lambda@Edge cold start, about 2x slower"
+HOW_TO_GET_313 = (
+    "get Python 3.13 (`uv python install 3.13`, `pyenv install 3.13` or your system's python3.13 package) "
+    "or point PY313=/path/to/python3.13 at one"
+)
+OPT_IN = "ALLOW_SLOW_COLD_START"
 
 # Never imported by the signer: dropping them is most of the size saving.
 TRIM = (
@@ -149,30 +169,109 @@ def copy_handler(dest: Path, config: Path) -> None:
     (dest / "config.json").write_text(json.dumps(json.loads(config.read_text()), indent=2, sort_keys=True) + "\n")
 
 
-def find_python313() -> str | None:
-    """``$PY313``, else a pyenv-installed 3.13, else a working ``python3.13`` on PATH."""
-    candidates = [os.environ.get("PY313", "")]
-    pyenv = shutil.which("pyenv")
+def python_version(candidate: str, env: dict[str, str] | None = None) -> str | None:
+    """'3.13' for a working Python 3.13 (any 'major.minor' it reports), None if it does not run."""
+    try:
+        probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                               capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return probe.stdout.strip() if probe.returncode == 0 else None
+
+
+def _newest_first(paths: list[Path]) -> list[str]:
+    def key(path: Path) -> list[int]:
+        return [int(n) for n in re.findall(r"\d+", path.relative_to(path.parents[2]).as_posix())]
+
+    return [str(p) for p in sorted(paths, key=key, reverse=True)]
+
+
+def default_uv(env: dict[str, str] | None = None) -> str | None:
+    """The uv pinned in requirements-dev.txt (installed into the project venv), else one on PATH."""
+    env = os.environ if env is None else env
+    for beside in (ROOT / ".venv" / "bin" / "uv", Path(sys.executable).parent / "uv"):
+        if os.access(beside, os.X_OK):
+            return str(beside)
+    return shutil.which("uv", path=env.get("PATH", ""))
+
+
+def python313_candidates(env: dict[str, str], local_dir: Path, uv: str | None) -> Iterator[str]:
+    """Where a Python 3.13 may be, in order. Lazy: later (slower) places are looked at only if needed."""
+    yield env.get("PY313", "")
+    yield from _newest_first(list(local_dir.glob("cpython-3.13*/bin/python3.13")))  # fetched by uv earlier
+    path = env.get("PATH", "")
+    pyenv = shutil.which("pyenv", path=path)
     if pyenv:
-        root = subprocess.run([pyenv, "root"], capture_output=True, text=True).stdout.strip()
-        candidates += sorted(str(p) for p in Path(root).glob("versions/3.13*/bin/python3.13")) if root else []
-    candidates.append(shutil.which("python3.13") or "")
-    for candidate in filter(None, candidates):
-        probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"],
-                               capture_output=True, text=True)  # fmt: skip
-        if probe.stdout.strip() == "True":
+        try:
+            root = subprocess.run([pyenv, "root"], capture_output=True, text=True, env=env, timeout=60).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            root = ""
+        if root:
+            yield from _newest_first(list(Path(root).glob("versions/3.13*/bin/python3.13")))
+    yield shutil.which("python3.13", path=path) or ""
+    if uv:
+        try:
+            found = subprocess.run([uv, "python", "find", "--no-project", "3.13"],
+                                   capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return
+        if found.returncode == 0:
+            yield found.stdout.strip()
+
+
+def find_python313(
+    env: dict[str, str] | None = None, local_dir: Path | None = None, uv: str | None = None
+) -> str | None:
+    """A working Python 3.13 already on this machine, or None. Looks, in order, at: ``$PY313``;
+    the project-local one uv fetched (.python/); pyenv's versions; ``python3.13`` on PATH;
+    ``uv python find 3.13``. Never downloads anything (see fetch_python313)."""
+    env = dict(os.environ) if env is None else env
+    local_dir = LOCAL_PYTHON_DIR if local_dir is None else local_dir
+    uv = default_uv(env) if uv is None else uv
+    for candidate in python313_candidates(env, local_dir, uv):
+        if candidate and python_version(candidate, env) == "3.13":
             return candidate
     return None
 
 
+def fetch_python313(
+    env: dict[str, str] | None = None, local_dir: Path | None = None, uv: str | None = None
+) -> tuple[str | None, str]:
+    """``uv python install 3.13`` into the project-local, git-ignored .python/ (used only to
+    byte-compile the package). Returns (the interpreter, "") or (None, why not), quickly when
+    the download cannot be reached."""
+    env = dict(os.environ) if env is None else env
+    local_dir = LOCAL_PYTHON_DIR if local_dir is None else local_dir
+    uv = default_uv(env) if uv is None else uv
+    if not uv:
+        return None, "uv is not installed (make venv installs the pinned one)"
+    shown = local_dir.relative_to(ROOT) if local_dir.is_relative_to(ROOT) else local_dir
+    print(f"build_package: fetching CPython 3.13 (a python-build-standalone build, with uv) into {shown}/ "
+          "(git-ignored), only to byte-compile the package", file=sys.stderr, flush=True)  # fmt: skip
+    uv_env = {**UV_FETCH_DEFAULTS, **env, "UV_PYTHON_INSTALL_DIR": str(local_dir)}
+    try:
+        proc = subprocess.run([uv, "python", "install", "--no-bin", "3.13"],
+                              capture_output=True, text=True, env=uv_env, timeout=FETCH_TIMEOUT)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return None, f"uv python install 3.13 took more than {FETCH_TIMEOUT} s"
+    except OSError as exc:
+        return None, f"uv could not run: {exc}"
+    if proc.returncode != 0:
+        lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+        causes = [line.removeprefix("cause:").strip() for line in lines if line.startswith("cause:")]
+        reason = causes[-1] if causes else (lines[-1] if lines else f"exit status {proc.returncode}")
+        return None, f"uv python install 3.13 failed: {reason}"
+    for candidate in _newest_first(list(local_dir.glob("cpython-3.13*/bin/python3.13"))):
+        if python_version(candidate, env) == "3.13":
+            return candidate, ""
+    return None, f"uv python install 3.13 left no working python3.13 in {shown}/"
+
+
 def compile_bytecode(python313: str, root: Path) -> None:
-    probe = subprocess.run(
-        [python313, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True
-    )
-    version = probe.stdout.strip()
-    if probe.returncode != 0 or version != f"{RUNTIME[0]}.{RUNTIME[1]}":
+    version = python_version(python313)
+    if version != f"{RUNTIME[0]}.{RUNTIME[1]}":
         raise BuildError(
-            f"{python313!r} is not Python 3.13 (got {version or probe.stderr.strip()!r}); "
+            f"{python313!r} is not a working Python 3.13 (it reports {version or 'nothing'}); "
             "the package must carry bytecode for the Lambda runtime python3.13"
         )
     env = {**os.environ, "PYTHONHASHSEED": "0"}
@@ -206,7 +305,8 @@ def write_zip(root: Path, out: Path) -> None:
     tmp.replace(out)
 
 
-def build(out: Path, python313: str, config: Path, workdir: Path) -> dict[str, object]:
+def build(out: Path, python313: str | None, config: Path, workdir: Path) -> dict[str, object]:
+    """The zip; with python313=None, sources only (no bytecode at all)."""
     wheels = download_wheels(LAMBDA_DIR / "requirements.txt", workdir / "wheels")
     staging = workdir / "package"
     shutil.rmtree(staging, ignore_errors=True)
@@ -216,7 +316,10 @@ def build(out: Path, python313: str, config: Path, workdir: Path) -> dict[str, o
     check_native_code(staging)
     strip_debug_info(staging)
     copy_handler(staging, config)
-    compile_bytecode(python313, staging)
+    if python313 is not None:
+        compile_bytecode(python313, staging)
+    elif any(staging.rglob("*.pyc")):
+        raise BuildError("a sources-only package must hold no bytecode")
     out.parent.mkdir(parents=True, exist_ok=True)
     write_zip(staging, out)
     data = out.read_bytes()
@@ -228,7 +331,21 @@ def build(out: Path, python313: str, config: Path, workdir: Path) -> dict[str, o
         "files": sum(1 for p in staging.rglob("*") if p.is_file()),
         "sha256": hashlib.sha256(data).hexdigest(),
         "wheels": [w.name for w in wheels],
+        "bytecode": python313 is not None,
     }
+
+
+def choose_python313(explicit: str | None, env: dict[str, str]) -> tuple[str | None, str]:
+    """(the Python 3.13 to compile with, "") or (None, why there is none): --python313, else
+    $PY313 (which must be 3.13), else one found on this machine, else one fetched with uv."""
+    if explicit:
+        return explicit, ""
+    if env.get("PY313"):
+        if python_version(env["PY313"], env) != "3.13":
+            raise BuildError(f"PY313={env['PY313']} is not a working Python 3.13")
+        return env["PY313"], ""
+    found = find_python313(env)
+    return (found, "") if found else fetch_python313(env)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,12 +354,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python313", help="the Python 3.13 that compiles bytecode (default: found on this machine)")
     parser.add_argument("--config", type=Path, default=LAMBDA_DIR / "config.json", help="settings to ship")
     parser.add_argument("--workdir", type=Path, default=ROOT / "build")
+    parser.add_argument(
+        "--allow-source-only",
+        action="store_true",
+        help=f"without any Python 3.13, build a zip of sources only after a warning (make demo/test); "
+        f"otherwise that needs {OPT_IN}=1, as a deployment must not carry it by accident",
+    )
     args = parser.parse_args(argv)
-    python313 = args.python313 or find_python313()
+    env = dict(os.environ)
     try:
+        python313, why = choose_python313(args.python313, env)
         if python313 is None:
-            raise BuildError(
-                "no Python 3.13 found (set PY313=/path/to/python3.13); the package must carry its bytecode"
+            if not (args.allow_source_only or env.get(OPT_IN, "").lower() in ("1", "true", "yes")):
+                raise BuildError(
+                    f"no Python 3.13 found, and {why}. Refusing to build a deployment zip without bytecode "
+                    f"({SOURCE_ONLY_COST}): {HOW_TO_GET_313}, or accept the slow zip with {OPT_IN}=1"
+                )
+            print(
+                f"build_package: warning: no Python 3.13 found, and {why}. Building the zip from sources only, "
+                f"without bytecode ({SOURCE_ONLY_COST}); fine for make demo/test, but to deploy {HOW_TO_GET_313}",
+                file=sys.stderr,
+                flush=True,
             )
         summary = build(args.out.resolve(), python313, args.config, args.workdir)
     except BuildError as exc:
@@ -253,7 +385,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(
         f"built {summary['zip']}: {summary['bytes'] / 1e6:.2f} MB zipped, "
-        f"{summary['unpacked_bytes'] / 1e6:.2f} MB unpacked, {summary['files']} files, sha256 {summary['sha256']}"
+        f"{summary['unpacked_bytes'] / 1e6:.2f} MB unpacked, {summary['files']} files, "
+        f"{'python3.13 bytecode' if summary['bytecode'] else 'SOURCES ONLY (no bytecode)'}, sha256 {summary['sha256']}"
     )
     return 0
 
