@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -339,6 +342,80 @@ def test_failover_drill_against_the_local_control_api(aws: Aws) -> None:
         finally:
             for close in closers:
                 close()
+
+
+class ContractControl:
+    """GET/POST /routes exactly as the control API contract states (README "Operate"), over a
+    dict: the script's LOCAL_CONTROL path checked on its own, whatever the stand-in's state."""
+
+    def __init__(self) -> None:
+        self.routes = [
+            {"Bucket": "local-bucket-one", "Region": "eu-west-1", "TrafficDialPercentage": 100},
+            {"Bucket": "local-bucket-two", "Region": "ap-southeast-2", "TrafficDialPercentage": 100},
+        ]
+        self.posts: list[dict] = []
+        self.refuse = ""  # a message: the next POST gets a 400 with it
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def answer(self, status: int, doc: object) -> None:
+                body = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                self.answer(200, {"Mrap": "arn:aws:s3::123456789012:accesspoint/mlocal.mrap", "Routes": outer.routes})
+
+            def do_POST(self) -> None:
+                doc = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.posts.append(doc)
+                if outer.refuse:
+                    return self.answer(400, {"Error": {"Code": "InvalidRequest", "Message": outer.refuse}})
+                new = {r["Bucket"]: r["TrafficDialPercentage"] for r in outer.routes}
+                for update in doc["RouteUpdates"]:
+                    if update["Bucket"] not in new or update["TrafficDialPercentage"] not in (0, 100):
+                        return self.answer(400, {"Error": {"Code": "InvalidRequest", "Message": "bad update"}})
+                    new[update["Bucket"]] = update["TrafficDialPercentage"]
+                if not any(new.values()):
+                    return self.answer(400, {"Error": {"Code": "InvalidRequest", "Message": "no route active"}})
+                for r in outer.routes:
+                    r["TrafficDialPercentage"] = new[r["Bucket"]]
+                self.answer(200, {})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_local_control_speaks_the_contract(aws: Aws) -> None:
+    control = ContractControl()
+    try:
+        env = aws.env(LOCAL_CONTROL=control.url + "/")
+        over = run("routes.sh", env, "failover", "local-bucket-two")
+        assert over.returncode == 0, over.stdout + over.stderr
+        assert control.posts == [{"RouteUpdates": [
+            {"Bucket": "local-bucket-one", "Region": "eu-west-1", "TrafficDialPercentage": 0},
+            {"Bucket": "local-bucket-two", "Region": "ap-southeast-2", "TrafficDialPercentage": 100},
+        ]}]  # fmt: skip
+        assert "done: local-bucket-one (eu-west-1) passive, local-bucket-two (ap-southeast-2) active" in over.stdout
+        # A refusal of the control API comes back as its message, in one line.
+        control.refuse = "bad update"
+        refused = run("routes.sh", env, "failback")
+        assert refused.returncode == 2
+        assert refused.stderr == f"error: the local control API ({control.url}) refused POST /routes: bad update\n"
+        assert aws.calls() == []
+    finally:
+        control.close()
 
 
 def test_local_control_not_running_fails_in_one_line(aws: Aws) -> None:
@@ -768,3 +845,14 @@ def test_logs_before_the_first_request(aws: Aws) -> None:
     main_stack(aws)
     proc = run("logs.sh", aws.env(REGIONS="us-east-1 eu-west-1"))
     assert proc.returncode == 0 and "no log group" in proc.stdout
+
+
+def test_the_scripts_parse_and_shellcheck_is_clean() -> None:
+    scripts = ["buckets.sh", "buckets_lib.sh", "destroy_buckets.sh", "replication_check.sh", "routes.sh", "logs.sh"]
+    for script in [*scripts, "ops_lib.sh"]:
+        assert subprocess.run(["bash", "-n", str(ROOT / "scripts" / script)]).returncode == 0, script
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("bash -n passed; shellcheck is not installed")
+    proc = subprocess.run([shellcheck, "-x", *scripts], cwd=ROOT / "scripts", capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
