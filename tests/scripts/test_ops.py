@@ -7,10 +7,12 @@ stand-in's control API.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -276,16 +278,37 @@ def test_mrap_arn_skips_the_stack_lookup(aws: Aws) -> None:
 # --- the same drill against the local stand-in's control API ------------------------------
 
 
-def control_url(stack, closers: list) -> str:
-    control = getattr(stack, "control", None)
-    if control is None:
-        from local.__main__ import control_server
-        from local.httputil import free_port
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
-        control = control_server(stack, free_port())
-        closers.append(control.close)
-    url = getattr(control, "url", None)
-    return url or f"http://{control.address[0]}:{control.address[1]}"
+
+def local_stack_with_control(closers: list):
+    """The local stack and its control API's URL (edge port + 1 under make demo)."""
+    from local.stack import LocalStack
+
+    if "control_port" in inspect.signature(LocalStack).parameters:
+        stack = LocalStack(log=lambda line: None, concurrency=2, control_port=free_port())
+        closers.append(stack.close)
+        return stack, stack.control.url
+    stack = LocalStack(log=lambda line: None, concurrency=2)  # an older stand-in: control server in __main__
+    closers.append(stack.close)
+    from local.__main__ import control_server
+
+    control = control_server(stack, free_port())
+    closers.insert(0, control.close)
+    return stack, f"http://{control.address[0]}:{control.address[1]}"
+
+
+def purge(ctl: str) -> None:
+    """Empty the edge's cache (a CloudFront invalidation), where the stand-in has one."""
+    request = urllib.request.Request(f"{ctl}/cache/purge", data=b"{}", method="POST")
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:
+            raise
 
 
 def get_json(url: str) -> object:
@@ -301,47 +324,45 @@ def fetch(url: str) -> str:
 @pytest.mark.slow
 def test_failover_drill_against_the_local_control_api(aws: Aws) -> None:
     from local import settings
-    from local.stack import LocalStack
 
     one, two = (b.name for b in settings.BUCKETS)
     closers: list = []
-    with LocalStack(log=lambda line: None, concurrency=2) as stack:
+    try:
+        stack, ctl = local_stack_with_control(closers)
         try:
-            ctl = control_url(stack, closers)
-            try:
-                routes = get_json(f"{ctl}/routes")
-            except urllib.error.HTTPError as exc:
-                pytest.skip(f"needs the control API's /routes (local stand-in): GET /routes answered {exc.code}")
-            assert {r["Bucket"] for r in routes["Routes"]} == {one, two}
-            env = aws.env(LOCAL_CONTROL=ctl)
-            assert fetch(f"{stack.edge.url}/index.html") == "hello from s3 bucket one\n"
+            routes = get_json(f"{ctl}/routes")
+        except urllib.error.HTTPError as exc:
+            pytest.skip(f"needs the control API's /routes (local stand-in): GET /routes answered {exc.code}")
+        assert {r["Bucket"] for r in routes["Routes"]} == {one, two}
+        env = aws.env(LOCAL_CONTROL=ctl)
+        assert fetch(f"{stack.edge.url}/index.html") == "hello from s3 bucket one\n"
 
-            shown = run("routes.sh", env, "show")
-            assert shown.returncode == 0, shown.stderr
-            assert f"{one}  eu-west-1" in shown.stdout and "100 (active)" in shown.stdout
+        shown = run("routes.sh", env, "show")
+        assert shown.returncode == 0, shown.stderr
+        assert f"{one}  eu-west-1" in shown.stdout and "100 (active)" in shown.stdout
 
-            over = run("routes.sh", env, "failover", two)
-            assert over.returncode == 0, over.stdout + over.stderr
-            assert f"done: {one} (eu-west-1) passive, {two} (ap-southeast-2) active" in over.stdout
-            assert {r["Bucket"]: r["TrafficDialPercentage"] for r in get_json(f"{ctl}/routes")["Routes"]} == {
-                one: 0,
-                two: 100,
-            }
-            assert fetch(f"{stack.edge.url}/index.html") == "hello from s3 bucket two\n"
+        over = run("routes.sh", env, "failover", two)
+        assert over.returncode == 0, over.stdout + over.stderr
+        assert f"done: {one} (eu-west-1) passive, {two} (ap-southeast-2) active" in over.stdout
+        dials = {r["Bucket"]: r["TrafficDialPercentage"] for r in get_json(f"{ctl}/routes")["Routes"]}
+        assert dials == {one: 0, two: 100}
+        purge(ctl)
+        assert fetch(f"{stack.edge.url}/index.html") == "hello from s3 bucket two\n"
 
-            again = run("routes.sh", env, "failover", two)
-            assert again.returncode == 0 and "nothing to change" in again.stdout
+        again = run("routes.sh", env, "failover", two)
+        assert again.returncode == 0 and "nothing to change" in again.stdout
 
-            bad = run("routes.sh", env, "failover", "not-a-bucket")
-            assert bad.returncode == 2 and "is not one of this MRAP's buckets" in bad.stderr
+        bad = run("routes.sh", env, "failover", "not-a-bucket")
+        assert bad.returncode == 2 and "is not one of this MRAP's buckets" in bad.stderr
 
-            back = run("routes.sh", env, "failback")
-            assert back.returncode == 0, back.stdout + back.stderr
-            assert fetch(f"{stack.edge.url}/index.html") == "hello from s3 bucket one\n"
-            assert aws.calls() == []  # LOCAL_CONTROL: no aws at all
-        finally:
-            for close in closers:
-                close()
+        back = run("routes.sh", env, "failback")
+        assert back.returncode == 0, back.stdout + back.stderr
+        purge(ctl)
+        assert fetch(f"{stack.edge.url}/index.html") == "hello from s3 bucket one\n"
+        assert aws.calls() == []  # LOCAL_CONTROL: no aws at all
+    finally:
+        for close in closers:
+            close()
 
 
 class ContractControl:
@@ -419,8 +440,6 @@ def test_local_control_speaks_the_contract(aws: Aws) -> None:
 
 
 def test_local_control_not_running_fails_in_one_line(aws: Aws) -> None:
-    from local.httputil import free_port
-
     proc = run("routes.sh", aws.env(LOCAL_CONTROL=f"http://127.0.0.1:{free_port()}"), "show")
     assert proc.returncode == 2 and "is 'make demo' running?" in proc.stderr
     assert aws.calls() == []
