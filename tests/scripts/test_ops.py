@@ -875,3 +875,16 @@ def test_the_scripts_parse_and_shellcheck_is_clean() -> None:
         pytest.skip("bash -n passed; shellcheck is not installed")
     proc = subprocess.run([shellcheck, "-x", *scripts], cwd=ROOT / "scripts", capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_make_targets_run_the_scripts() -> None:
+    targets = ["buckets", "destroy-buckets", "replication-check", "routes", "failover", "failback", "logs"]
+    proc = subprocess.run(["make", "-n", *targets, "TO=bucket-ap"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    for expected in ("scripts/buckets.sh", "scripts/destroy_buckets.sh", "scripts/replication_check.sh",
+                     "scripts/routes.sh show", 'scripts/routes.sh failover "bucket-ap"', "scripts/routes.sh failback",
+                     "scripts/logs.sh"):  # fmt: skip
+        assert expected in lines, expected
+    lint = subprocess.run(["make", "-n", "lint-template"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "cfn-lint buckets.template" in lint and "checkov -f buckets.template" in lint
