@@ -136,7 +136,10 @@ def replication_problems(name: str, other: str, info: dict) -> list[str]:
     else:
         if not any(_covers_everything(r) for r in enabled):
             problems.append(f"{name}: the replication rule to {other} has a filter: not every key is replicated")
-        if not any((r.get("DeleteMarkerReplication") or {}).get("Status") == "Enabled" for r in enabled):
+        # A rule without Filter (the first schema) replicates delete markers from user deletes; one with a
+        # Filter only when it says so. https://docs.aws.amazon.com/AmazonS3/latest/userguide/delete-marker-replication.html
+        if not any("Filter" not in r or (r.get("DeleteMarkerReplication") or {}).get("Status") == "Enabled"
+                   for r in enabled):  # fmt: skip
             problems.append(f"{name}: delete markers are not replicated to {other}")
         sync = [r.get("SourceSelectionCriteria", {}).get("ReplicaModifications", {}).get("Status") for r in enabled]
         if "Enabled" not in sync:

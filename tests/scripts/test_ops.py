@@ -7,6 +7,7 @@ stand-in's control API.
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 import os
@@ -888,3 +889,94 @@ def test_make_targets_run_the_scripts() -> None:
         assert expected in lines, expected
     lint = subprocess.run(["make", "-n", "lint-template"], cwd=ROOT, capture_output=True, text=True).stdout
     assert "cfn-lint buckets.template" in lint and "checkov -f buckets.template" in lint
+
+
+# --- the helper's pure parts ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def helper():
+    spec = importlib.util.spec_from_file_location("ops_helper", ROOT / "scripts" / "ops_helper.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_render_turns_the_functions_json_lines_into_words(helper) -> None:
+    assert helper.render('{"level":"ERROR","event":"rejected","request_id":"r1","reason":"bad"}\n') == (
+        "ERROR   rejected  request_id=r1 reason=bad"
+    )
+    # Lambda's own prefix is kept; lines that are not the function's JSON pass unchanged.
+    assert helper.render('2026-11-27T22:00:00Z\tabc\t{"level":"INFO","event":"signed"}') == (
+        "2026-11-27T22:00:00Z\tabc\tINFO    signed"
+    )
+    assert helper.render("REPORT RequestId: 1 Duration: 0.41 ms") == "REPORT RequestId: 1 Duration: 0.41 ms"
+    assert helper.render('{"not": "ours"}') == '{"not": "ours"}'
+
+
+def test_filter_pattern_quotes_a_bare_term_only(helper) -> None:
+    assert helper.filter_pattern("4TyzHTaYWb1GX1qT-_==") == '"4TyzHTaYWb1GX1qT-_=="'
+    assert helper.filter_pattern('{ $.event = "rejected" }') == '{ $.event = "rejected" }'
+    assert helper.filter_pattern('"already quoted"') == '"already quoted"'
+    assert helper.filter_pattern("") == ""
+
+
+def test_parse_since(helper) -> None:
+    assert [helper.parse_since(x) for x in ("30s", "15m", "2h", "1d")] == [30_000, 900_000, 7_200_000, 86_400_000]
+    with pytest.raises(SystemExit):
+        helper.parse_since("15 minutes")
+
+
+def test_replication_problems_reads_both_schemas(helper) -> None:
+    dest = "arn:aws:s3:::two"
+    v2 = {
+        "Status": "Enabled",
+        "Filter": {},
+        "DeleteMarkerReplication": {"Status": "Enabled"},
+        "SourceSelectionCriteria": {"ReplicaModifications": {"Status": "Enabled"}},
+        "Destination": {"Bucket": dest},
+    }
+    info = {"versioning": "Enabled", "replication": {"ReplicationConfiguration": {"Rules": [v2]}}}
+    assert helper.replication_problems("one", "two", info) == []
+    # The first schema (no Filter, Prefix ""): delete markers replicate, replica sync cannot be set.
+    v1 = {"Status": "Enabled", "Prefix": "", "Destination": {"Bucket": dest}}
+    info = {"versioning": "Enabled", "replication": {"ReplicationConfiguration": {"Rules": [v1]}}}
+    assert helper.replication_problems("one", "two", info) == [
+        "one: replica modification sync is off (changes to replicas do not flow back)"
+    ]
+    disabled = {**v2, "Status": "Disabled"}
+    info = {"versioning": "Suspended", "replication": {"ReplicationConfiguration": {"Rules": [disabled]}}}
+    assert helper.replication_problems("one", "two", info) == [
+        "one: versioning is Suspended (turn it on: replication needs it)",
+        "one: the replication rule to two is disabled",
+    ]
+
+
+def test_versions_batch_takes_at_most_a_thousand(helper, capsys: pytest.CaptureFixture[str]) -> None:
+    versions = [{"Key": f"k{i}", "VersionId": f"v{i}", "IsLatest": True} for i in range(1200)]
+    helper.versions_batch({"Versions": versions, "DeleteMarkers": [{"Key": "m", "VersionId": "d"}]})
+    payload = json.loads(capsys.readouterr().out)
+    assert len(payload["Objects"]) == 1000 and payload["Objects"][0] == {"Key": "k0", "VersionId": "v0"}
+    helper.versions_batch({})
+    assert capsys.readouterr().out == ""
+
+
+# --- make buckets, then make deploy with what it printed --------------------------------------
+
+
+@pytest.mark.slow
+def test_buckets_prints_what_deploy_uses_and_destroy_buckets_waits_for_destroy(aws: Aws) -> None:
+    proc = run("buckets.sh", aws.env())
+    assert proc.returncode == 0, proc.stderr
+    exported = dict(word.split("=", 1) for word in proc.stdout.strip().splitlines()[-1].split()[1:])
+    assert exported == {"S3_BUCKET_ONE": ONE, "S3_BUCKET_TWO": TWO}
+    deployed = run("deploy.sh", aws.env(S3_BUCKET_DEPLOYABLES="deployables", **exported))
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    main = aws.state["stacks"][STACK]
+    assert (main["outputs"]["S3BucketOneName"], main["outputs"]["S3BucketTwoName"]) == (ONE, TWO)
+    aws.calls()
+
+    refused = run("destroy_buckets.sh", aws.env(CONFIRM="yes"))
+    assert refused.returncode == 2 and f"MRAP uses bucket {ONE}: run 'make destroy' first" in refused.stderr
+    assert writes(aws.calls()) == []
+    assert set(aws.state["buckets"]) == {ONE, TWO}
