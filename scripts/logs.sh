@@ -32,9 +32,13 @@ name=$(function_name)
 group="/aws/lambda/us-east-1.$name"
 
 regions=${REGIONS:-}
-if [ -z "$regions" ]; then
-  regions=$(aws_or_die "listing the account's Regions (ec2 describe-regions)" \
-    ec2 describe-regions --region "$REGION" --query "Regions[].RegionName" --output text)
+if [ -z "$regions" ]; then  # any Region lists them all: try another when one is impaired
+  for region in $REGION us-west-2 eu-west-1; do
+    aws_try regions err ec2 describe-regions --region "$region" "${AWS_TIMEOUTS[@]}" \
+      --query "Regions[].RegionName" --output text && break
+    say "$region did not list the Regions ($err)" >&2
+  done
+  [ -n "$regions" ] || die "cannot list the account's Regions (ec2 describe-regions): $err; set REGIONS=\"eu-west-1 ...\""
 fi
 
 found=()

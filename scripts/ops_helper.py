@@ -52,7 +52,7 @@ def state(dial: int) -> str:
 
 def routes_table(doc: object) -> None:
     routes = routes_of(doc)
-    width = max(len(r["Bucket"]) for r in routes)
+    width = max(len("bucket"), *(len(r["Bucket"]) for r in routes))
     print(f"    {'bucket':<{width}}  {'region':<15} traffic dial")
     for r in routes:
         dial = int(r.get("TrafficDialPercentage", 0))

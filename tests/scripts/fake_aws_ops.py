@@ -213,6 +213,7 @@ def logs(args: list[str], glob: dict, state: dict) -> None:
 
 def ec2(args: list[str], glob: dict, state: dict) -> None:
     assert args[0] == "describe-regions", args
+    down(glob.get("--region", "us-east-1"), "ec2")
     regions = state.get("regions", ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"])
     emit({"Regions": [{"RegionName": r, "OptInStatus": "opt-in-not-required"} for r in regions]}, glob)
 

@@ -777,7 +777,7 @@ def test_logs_merges_every_regions_lines_by_time_and_renders_the_json(aws: Aws) 
         "configure list",
         "cloudformation describe-stacks @us-east-1",
         "cloudformation describe-stacks @us-east-1",
-        "ec2 describe-regions @us-east-1",
+        "ec2 describe-regions @us-east-1",  # us-west-2 is down, but not asked: us-east-1 answered
         "logs describe-log-groups @us-east-1",
         "logs describe-log-groups @us-west-2",
         "logs describe-log-groups @eu-west-1",
@@ -859,6 +859,21 @@ def test_logs_refusals_before_any_aws_call(aws: Aws) -> None:
         assert proc.returncode == 2 and next(iter(env)) in proc.stderr
         no_raw_errors(proc)
     assert aws.calls() == []
+
+
+def test_logs_lists_the_regions_from_another_region_when_us_east_1_is_down(aws: Aws) -> None:
+    with_logs(aws)
+    proc = run("logs.sh", aws.env(FAKE_DOWN_REGIONS="us-east-1"))
+    assert proc.returncode == 0, proc.stderr
+    assert [op(c) for c in aws.calls() if verb(c) == "describe-regions"] == [
+        "ec2 describe-regions @us-east-1",
+        "ec2 describe-regions @us-west-2",
+    ]
+    assert "us-east-1 did not list the Regions" in proc.stderr and "us-east-1: skipped" in proc.stderr
+    assert "request_id=req-a" in proc.stdout  # eu-west-1's lines still show
+    down = run("logs.sh", aws.env(FAKE_DOWN_REGIONS="us-east-1,us-west-2,eu-west-1"))
+    assert down.returncode == 2 and "cannot list the account's Regions" in down.stderr
+    no_raw_errors(down)
 
 
 def test_logs_before_the_first_request(aws: Aws) -> None:
