@@ -26,6 +26,7 @@ if [ -n "$RETENTION" ] && [[ "$VALID_RETENTION" != *" $RETENTION "* ]]; then
   die "RETENTION=$RETENTION is not a CloudWatch retention: use one of$VALID_RETENTION(days)"
 fi
 helper parse-since "$SINCE" >/dev/null || exit 2
+# shellcheck disable=SC2119 # nothing to require but the CLI and credentials
 ops_preflight
 
 name=$(function_name)

@@ -49,6 +49,7 @@ if [ -n "${LOCAL_CONTROL:-}" ]; then
   get_routes() { local_call GET /routes; }
   submit_routes() { local_call POST /routes "$(helper routes-updates-json <<<"$1")"; }
 else
+  # shellcheck disable=SC2119 # nothing to require but the CLI and credentials
   ops_preflight
   mrap=${MRAP_ARN:-$(main_output MrapArn)}
   [ -n "$mrap" ] || die "stack $STACK_NAME has no MrapArn output: deploy it first (make deploy)"

@@ -889,7 +889,9 @@ def test_the_scripts_parse_and_shellcheck_is_clean() -> None:
     shellcheck = shutil.which("shellcheck")
     if shellcheck is None:
         pytest.skip("bash -n passed; shellcheck is not installed")
-    proc = subprocess.run([shellcheck, "-x", *scripts], cwd=ROOT / "scripts", capture_output=True, text=True)
+    # The entry scripts, following what they source (the libraries' variables are used there).
+    entry = [s for s in scripts if not s.endswith("_lib.sh")]
+    proc = subprocess.run([shellcheck, "-x", *entry], cwd=ROOT / "scripts", capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
 
 
