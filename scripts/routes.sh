@@ -74,6 +74,9 @@ else
         ANSWERED=$region ROUTES_JSON=$out
         return 0
       fi
+      case "$err" in  # the request's fault, not the Region's: another Region answers the same
+        "(AccessDenied)"* | "(InvalidRequest)"* | "(NoSuch"*) die "$where: $err" ;;
+      esac
       say "$region did not answer ($err): trying the next Region"
       last=$err
     done

@@ -269,6 +269,18 @@ def test_routes_without_the_stack_fails_in_one_line(aws: Aws) -> None:
     no_raw_errors(proc)
 
 
+def test_a_refusal_is_not_retried_in_other_regions(aws: Aws) -> None:
+    with_mrap(aws)
+    other = MRAP.replace("mfzwi23gnjvgw", "mothermrap")
+    proc = run("routes.sh", aws.env(MRAP_ARN=other), "show")
+    assert proc.returncode == 2
+    assert ops(aws.calls()) == ["configure list", "s3control get-multi-region-access-point-routes @us-east-1"]
+    assert (
+        proc.stderr == f"error: {other}: (NoSuchMultiRegionAccessPoint) when calling the "
+        "GetMultiRegionAccessPointRoutes operation: The specified Multi-Region Access Point does not exist\n"
+    )
+
+
 def test_mrap_arn_skips_the_stack_lookup(aws: Aws) -> None:
     with_mrap(aws)
     proc = run("routes.sh", aws.env(MRAP_ARN=MRAP), "show")
