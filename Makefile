@@ -10,6 +10,7 @@ TOOLS_STAMP := $(TOOLS)/.installed
 ZIP := lambda/deployment-package.zip
 
 .PHONY: venv package test lint lint-template demo bench deploy smoke destroy clean
+.PHONY: buckets destroy-buckets replication-check routes failover failback logs
 
 venv: $(STAMP)
 
@@ -42,6 +43,8 @@ lint: $(STAMP)
 lint-template: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/cfn-lint cloudformation.template
 	$(TOOLS)/bin/checkov -f cloudformation.template --quiet --compact --skip-download
+	$(BIN)/cfn-lint buckets.template
+	$(TOOLS)/bin/checkov -f buckets.template --quiet --compact --skip-download
 
 test: lint lint-template package
 	$(BIN)/python -m pytest
@@ -62,6 +65,28 @@ smoke:
 
 destroy:
 	scripts/destroy.sh
+
+# Operations (README "Operate"): content buckets, the MRAP's failover controls, the logs.
+buckets: $(STAMP)
+	scripts/buckets.sh
+
+destroy-buckets: $(STAMP)
+	scripts/destroy_buckets.sh
+
+replication-check: $(STAMP)
+	scripts/replication_check.sh
+
+routes: $(STAMP)
+	scripts/routes.sh show
+
+failover: $(STAMP)
+	scripts/routes.sh failover "$(TO)"
+
+failback: $(STAMP)
+	scripts/routes.sh failback
+
+logs: $(STAMP)
+	scripts/logs.sh
 
 clean:
 	rm -rf build $(ZIP) .pytest_cache .ruff_cache .hypothesis

@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+import fake_aws_ops
+
 STATE = Path(os.environ["FAKE_AWS_STATE"])
 
 
@@ -126,6 +128,8 @@ def s3api(args: list[str], state: dict) -> None:
 def main(argv: list[str]) -> None:
     with open(os.environ["FAKE_AWS_LOG"], "a") as log:
         log.write(json.dumps(argv) + "\n")
+    if fake_aws_ops.handles(argv):  # routes, logs, bucket stacks: tests/scripts/fake_aws_ops.py
+        return fake_aws_ops.main(argv)
     state = load()
     if argv[:2] == ["configure", "list"]:
         key = state.get("access_key", "****************ABCD")
