@@ -27,6 +27,11 @@ from pathlib import Path
 STATE = Path(os.environ["FAKE_AWS_STATE"])
 ACCOUNT = "123456789012"
 STACK_TYPE = "AWS::CloudFormation::Stack"
+REPLACING = "Requested update requires the creation of a new physical resource; hence creating one."
+REPLICATED = (
+    "Lambda was unable to delete {arn} because it is a replicated function. Please see our documentation "
+    "for Deleting Lambda@Edge Functions and Replicas."
+)
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
 
 
@@ -167,7 +172,7 @@ def plan(state: dict, stack: dict, kind: str, changes: list[dict]) -> None:
             logical, rtype = rc["LogicalResourceId"], rc["ResourceType"]
             if rc.get("Replacement") == "True":
                 events += [
-                    [logical, rtype, "UPDATE_IN_PROGRESS", "Requested update requires the creation of a new physical resource; hence creating one."],  # fmt: skip
+                    [logical, rtype, "UPDATE_IN_PROGRESS", REPLACING],
                     [logical, rtype, "UPDATE_COMPLETE", ""],
                 ]
                 retained.append((logical, rtype))
@@ -189,7 +194,12 @@ def plan(state: dict, stack: dict, kind: str, changes: list[dict]) -> None:
                 arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{physical(state, logical, rtype)}:1"
                 events += [
                     [logical, rtype, "DELETE_IN_PROGRESS", ""],
-                    [logical, rtype, "DELETE_FAILED", f"Lambda was unable to delete {arn} because it is a replicated function. Please see our documentation for Deleting Lambda@Edge Functions and Replicas. (Service: Lambda, Status Code: 400)"],  # fmt: skip
+                    [
+                        logical,
+                        rtype,
+                        "DELETE_FAILED",
+                        REPLICATED.format(arn=arn) + " (Service: Lambda, Status Code: 400)",
+                    ],
                 ]
             elif logical in stuck:
                 continue  # depends on the function (role) or is referenced by the role (MRAP)
@@ -198,7 +208,8 @@ def plan(state: dict, stack: dict, kind: str, changes: list[dict]) -> None:
             else:
                 events += [[logical, rtype, "DELETE_IN_PROGRESS", ""], [logical, rtype, "DELETE_COMPLETE", ""]]
         if replicas:
-            events.append([name, STACK_TYPE, "DELETE_FAILED", "The following resource(s) failed to delete: [EdgeFunction]. "])  # fmt: skip
+            reason = "The following resource(s) failed to delete: [EdgeFunction]. "
+            events.append([name, STACK_TYPE, "DELETE_FAILED", reason])
             final = "DELETE_FAILED"
         else:
             events.append([name, STACK_TYPE, "DELETE_COMPLETE", ""])
@@ -235,7 +246,7 @@ def default_changes(stack: dict, params: dict) -> list[dict]:
             change("EdgeFunction", "AWS::Lambda::Function", "False"),
             change("EdgeFunctionVersion", "AWS::Lambda::Version", "True"),
         ]
-    return changes + [change("Distribution", "AWS::CloudFront::Distribution", "False")]
+    return [*changes, change("Distribution", "AWS::CloudFront::Distribution", "False")]
 
 
 def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
@@ -260,17 +271,23 @@ def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
             })  # fmt: skip
             stack["events"].append(add_event(state, stack, ref, STACK_TYPE, "REVIEW_IN_PROGRESS", "User Initiated"))
             changes = [
-                {"Type": "Resource", "ResourceChange": {"Action": "Add", "LogicalResourceId": logical, "ResourceType": rtype}}  # fmt: skip
+                {
+                    "Type": "Resource",
+                    "ResourceChange": {"Action": "Add", "LogicalResourceId": logical, "ResourceType": rtype},
+                }
                 for logical, rtype in template_resources(template)
             ]
         else:
-            name, stack = find_stack(state, ref, "CreateChangeSet")
+            _, stack = find_stack(state, ref, "CreateChangeSet")
             changes = state.pop("next_changes", None)
             if changes is None:
                 same = stack["params"] == params and stack["template"] == template
                 changes = [] if same else default_changes(stack, params)
         failure = state.pop("next_change_set_failure", None)
-        status, reason = ("FAILED", failure) if failure else ("CREATE_COMPLETE", "") if changes else ("FAILED", NO_CHANGES)  # fmt: skip
+        if failure:
+            status, reason = "FAILED", failure
+        else:
+            status, reason = ("CREATE_COMPLETE", "") if changes else ("FAILED", NO_CHANGES)
         sets[cs_name] = {
             "ChangeSetName": cs_name, "StackId": stack["id"], "StackName": stack["name"], "Type": kind,
             "Status": status, "StatusReason": reason,
@@ -282,7 +299,8 @@ def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
         cs = sets.get(cs_name) or fail(f"ChangeSet [{cs_name}] does not exist", error="ChangeSetNotFound")
         if cs["polls"] > 0:  # the first answer: still being computed
             cs["polls"] -= 1
-            out({k: v for k, v in cs.items() if k in ("ChangeSetName", "StackId")} | {"Status": "CREATE_IN_PROGRESS", "ExecutionStatus": "UNAVAILABLE", "Changes": []})  # fmt: skip
+            doc = {k: v for k, v in cs.items() if k in ("ChangeSetName", "StackId")}
+            out(doc | {"Status": "CREATE_IN_PROGRESS", "ExecutionStatus": "UNAVAILABLE", "Changes": []})
             return
         doc = {k: v for k, v in cs.items() if k not in ("params", "template", "polls", "Type")}
         if not doc["StatusReason"]:
@@ -293,7 +311,7 @@ def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
     elif op == "execute-change-set":
         cs = sets.pop(cs_name, None) or fail(f"ChangeSet [{cs_name}] does not exist", error="ChangeSetNotFound")
         assert cs["Status"] == "CREATE_COMPLETE", cs
-        name, stack = find_stack(state, cs["StackId"], "ExecuteChangeSet")
+        _, stack = find_stack(state, cs["StackId"], "ExecuteChangeSet")
         stack.update(params=cs["params"], template=cs["template"])
         if any(c["ResourceChange"]["ResourceType"] == "AWS::Lambda::Version" for c in cs["Changes"]):
             stack["version"] += 1
@@ -345,7 +363,8 @@ def cloudformation(args: list[str], state: dict) -> None:
         name, stack = find_stack(state, ref, "DescribeStackResource")
         logical = opt(args, "--logical-resource-id")
         rtype = dict(template_resources(stack["template"]))[logical]
-        out({"StackResourceDetail": {"LogicalResourceId": logical, "PhysicalResourceId": physical(state, logical, rtype)}})  # fmt: skip
+        detail = {"LogicalResourceId": logical, "PhysicalResourceId": physical(state, logical, rtype)}
+        out({"StackResourceDetail": detail})
     else:
         fail(f"fake aws: unsupported cloudformation {op}", code=2)
 
@@ -362,8 +381,7 @@ def lambda_(args: list[str], state: dict) -> None:
         version = opt(args, "--qualifier")
         arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}:{version}"
         if version in state.get("replicated", []):
-            fail(f"Lambda was unable to delete {arn} because it is a replicated function. Please see our documentation for Deleting Lambda@Edge Functions and Replicas.",  # fmt: skip
-                 error="InvalidParameterValueException", operation="DeleteFunction")  # fmt: skip
+            fail(REPLICATED.format(arn=arn), error="InvalidParameterValueException", operation="DeleteFunction")
         if version in state.get("delete_denied", []):
             fail("User is not authorized to perform: lambda:DeleteFunction", error="AccessDeniedException",
                  operation="DeleteFunction")  # fmt: skip
