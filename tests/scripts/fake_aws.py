@@ -13,7 +13,7 @@ A test steers CloudFormation through keys it puts in the state before a run:
 (its StatusReason: the change set FAILS), ``next_outcome`` ({"events": [[logical id, type,
 status, reason], ...], "final": status}: what the next execution or deletion does),
 ``replicated`` (function versions whose deletion fails as still replicated), ``versioned``
-(buckets that return a VersionId).
+(buckets that return a VersionId), ``deny`` (calls answered with AccessDenied).
 """
 
 from __future__ import annotations
@@ -459,6 +459,14 @@ def s3api(args: list[str], state: dict) -> None:
         fail(f"fake aws: unsupported s3api {op}", code=2)
 
 
+def denied(args: list[str], state: dict) -> None:
+    """``deny``: ["service op", ...] in the state answers those calls with AccessDenied."""
+    if f"{args[0]} {args[1]}" in state.get("deny", []):
+        operation = "".join(part.title() for part in args[1].split("-"))
+        fail(f"User: arn:aws:iam::{ACCOUNT}:user/deployer is not authorized to perform: {args[0]}:{operation}",
+             error="AccessDenied", operation=operation)  # fmt: skip
+
+
 def main(argv: list[str]) -> None:
     with open(os.environ["FAKE_AWS_LOG"], "a") as log:
         log.write(json.dumps(argv) + "\n")
@@ -479,6 +487,7 @@ def main(argv: list[str]) -> None:
         if flag in args and opt(args, flag) != "text":
             i = args.index(flag)
             del args[i : i + 2]
+    denied(args, state)
     services = {"cloudformation": cloudformation, "s3api": s3api, "lambda": lambda_, "cloudfront": cloudfront}
     if args[0] not in services:
         print(f"fake aws: unsupported {argv}", file=sys.stderr)
