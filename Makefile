@@ -9,7 +9,7 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 ZIP := lambda/deployment-package.zip
 
-.PHONY: venv package test lint lint-template demo bench deploy smoke destroy clean
+.PHONY: venv package test lint lint-template demo bench deploy smoke destroy prune-versions clean
 
 venv: $(STAMP)
 
@@ -57,6 +57,10 @@ smoke:
 
 destroy:
 	scripts/destroy.sh
+
+# Delete the function versions updates retained, once CloudFront has released them.
+prune-versions:
+	scripts/prune_versions.sh
 
 clean:
 	rm -rf build $(ZIP) .pytest_cache .ruff_cache .hypothesis
