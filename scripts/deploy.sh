@@ -8,7 +8,8 @@
 #   S3_BUCKET_ONE=… S3_BUCKET_TWO=… S3_BUCKET_DEPLOYABLES=… scripts/deploy.sh
 #   optional: STACK_NAME (mrap-edge), MRAP_NAME, PRICE_CLASS, FAILOVER_ORIGIN,
 #             FAILOVER_ON_4XX (true|false), FAILOVER_HEADER (originTypeFailover),
-#             LOG_LEVEL (WARNING), CONFIRM=yes, POLL_SECONDS (10)
+#             LOG_LEVEL (WARNING), CONFIRM=yes, POLL_SECONDS (10), and where the template
+#             has them FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT, CORS_ALLOWED_ORIGINS
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -18,6 +19,15 @@ preflight S3_BUCKET_ONE S3_BUCKET_TWO S3_BUCKET_DEPLOYABLES
 key_for() { echo "$CODE_PREFIX/$STACK_NAME/$1.zip"; }
 probe=$(key_for 0123456789abcdef0123456789abcdef)
 [ ${#probe} -le 100 ] || die "STACK_NAME is too long for the code key $probe (at most 100 characters): use a shorter STACK_NAME"
+
+# Settings of newer template parameters: passed only when set, and only if the template has them.
+OPTIONAL_PARAMS="FUNCTION_MEMORY_MB:FunctionMemorySize FUNCTION_TIMEOUT:FunctionTimeout CORS_ALLOWED_ORIGINS:CorsAllowedOrigins"
+for setting in $OPTIONAL_PARAMS; do
+  env_name=${setting%%:*}
+  if [ -n "${!env_name:-}" ] && ! grep -q "^  ${setting#*:}:\$" "$ROOT/cloudformation.template"; then
+    die "$env_name is set, but cloudformation.template has no parameter ${setting#*:}"
+  fi
+done
 
 # Refuse states CloudFormation cannot update before building or uploading anything.
 status=$(stack_status)
@@ -62,6 +72,11 @@ params=(
   "ParameterKey=FailoverOn4xx,ParameterValue=${FAILOVER_ON_4XX:-false}"
   "ParameterKey=FailoverHeaderName,ParameterValue=$FAILOVER_HEADER"
 )
+for setting in $OPTIONAL_PARAMS; do  # ENV_NAME:ParameterName, checked against the template above
+  env_name=${setting%%:*}
+  value=${!env_name:-}
+  [ -z "$value" ] || params+=("ParameterKey=${setting#*:},ParameterValue=${value//,/\\,}")  # the CLI's shorthand escapes commas
+done
 template="file://$ROOT/cloudformation.template"
 change_set="mrap-edge-$(date -u +%Y%m%d-%H%M%S)"
 
