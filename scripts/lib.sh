@@ -144,7 +144,7 @@ newest_event() {  # STACK_ID -> the id of its newest event ('' for none)
 # watch_stack STACK_ID AFTER_EVENT: print each new stack event once, in order, with the
 # elapsed time, until the stack leaves *_IN_PROGRESS. Sets WATCH_STATUS to its state.
 watch_stack() {
-  local id=$1 after=$2 seen start deadline quiet_since lines status
+  local id=$1 after=$2 seen start deadline quiet_since lines status busy
   seen=$(mktemp)
   start=$(date +%s)
   quiet_since=$start
@@ -156,7 +156,8 @@ watch_stack() {
         echo "$lines"
         quiet_since=$(date +%s)
       elif [ $(($(date +%s) - quiet_since)) -ge 60 ]; then
-        echo "  [$(elapsed_since "$start")] still working on: $(echo "$AWS_OUT" | "$PYTHON" "$VIEW" in-progress "$after")"
+        busy=$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" in-progress "$after")
+        echo "  [$(elapsed_since "$start")] still working${busy:+ on: $busy}"
         quiet_since=$(date +%s)
       fi
     fi
