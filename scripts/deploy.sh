@@ -90,7 +90,7 @@ stack=$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" get StackId)
 # Drop the change set (and, for a create, the empty stack it made) without executing it.
 discard() {
   try_aws cloudformation --region "$REGION" delete-change-set --stack-name "$stack" --change-set-name "$change_set" || true
-  if [ "$type" = CREATE ]; then
+  if [ "$status" = NONE ]; then  # the empty stack this run's create change set made (REVIEW_IN_PROGRESS)
     try_aws cloudformation --region "$REGION" delete-stack --stack-name "$stack" || true
   fi
 }
