@@ -162,3 +162,24 @@ def test_a_failed_create_streams_each_event_once_in_order_and_names_the_root_cau
     assert cause_block.strip() == f"Mrap (AWS::S3::MultiRegionAccessPoint) CREATE_FAILED: {cause}"
     assert f"error: stack {STACK} ended in ROLLBACK_COMPLETE" in proc.stderr
     assert "next: the stack failed to create and serves nothing" in proc.stderr and "make destroy" in proc.stderr
+
+
+def test_a_refused_create_leaves_no_empty_stack_behind(aws: Aws) -> None:
+    aws.update(next_change_set_failure="Template error: Fn::Select cannot select nonexistent value at index 2")
+    proc = run("deploy.sh", aws.env())
+    assert proc.returncode == 1
+    assert "CloudFormation refused the change set: Template error" in proc.stderr
+    seen = ops(aws.calls())
+    assert seen[-2:] == ["cloudformation delete-change-set", "cloudformation delete-stack"]
+    assert "cloudformation execute-change-set" not in seen
+
+
+def test_a_refused_create_keeps_a_stack_it_did_not_make(aws: Aws) -> None:
+    seed_stack(aws, "REVIEW_IN_PROGRESS")  # a create change set from elsewhere, never executed
+    aws.update(next_change_set_failure="Template error: something")
+    proc = run("deploy.sh", aws.env())
+    assert proc.returncode == 1
+    calls = aws.calls()
+    create = calls[ops(calls).index("cloudformation create-change-set")]
+    assert create[create.index("--change-set-type") + 1] == "CREATE"
+    assert "cloudformation delete-stack" not in ops(calls)
