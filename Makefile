@@ -9,7 +9,7 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 ZIP := lambda/deployment-package.zip
 
-.PHONY: venv package test lint lint-template demo bench deploy smoke destroy clean
+.PHONY: venv package test lint lint-template demo bench deploy smoke destroy prune-versions clean
 .PHONY: buckets destroy-buckets replication-check routes failover failback logs
 
 venv: $(STAMP)
@@ -65,6 +65,10 @@ smoke:
 
 destroy:
 	scripts/destroy.sh
+
+# Delete the function versions updates retained, once CloudFront has released them.
+prune-versions:
+	scripts/prune_versions.sh
 
 # Operations (README "Operate"): content buckets, the MRAP's failover controls, the logs.
 buckets: $(STAMP)

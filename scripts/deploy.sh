@@ -1,14 +1,43 @@
 #!/usr/bin/env bash
-# Build the zip, upload it under a content-addressed key, create or update the stack
-# in us-east-1, wait, print the outputs. Running it again with no change does nothing.
+# Build the zip, upload it under a content-addressed key of this stack's own prefix,
+# then create or update the stack in us-east-1 through a change set: print what will
+# change, stop before replacing the MRAP or the distribution unless CONFIRM=yes,
+# execute, and print each stack event as it happens. Running it again with no change
+# does nothing ("up to date").
 #
 #   S3_BUCKET_ONE=… S3_BUCKET_TWO=… S3_BUCKET_DEPLOYABLES=… scripts/deploy.sh
 #   optional: STACK_NAME (mrap-edge), MRAP_NAME, PRICE_CLASS, FAILOVER_ORIGIN,
-#             FAILOVER_ON_4XX (true|false), FAILOVER_HEADER (originTypeFailover)
+#             FAILOVER_ON_4XX (true|false), FAILOVER_HEADER (originTypeFailover),
+#             LOG_LEVEL (WARNING), CONFIRM=yes, POLL_SECONDS (10), and where the template
+#             has them FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT, CORS_ALLOWED_ORIGINS
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 preflight S3_BUCKET_ONE S3_BUCKET_TWO S3_BUCKET_DEPLOYABLES
+
+# The key must fit the template's LambdaCodeKey (MaxLength 100).
+key_for() { echo "$CODE_PREFIX/$STACK_NAME/$1.zip"; }
+probe=$(key_for 0123456789abcdef0123456789abcdef)
+[ ${#probe} -le 100 ] || die "STACK_NAME is too long for the code key $probe (at most 100 characters): use a shorter STACK_NAME"
+
+# Settings of newer template parameters: passed only when set, and only if the template has them.
+OPTIONAL_PARAMS="FUNCTION_MEMORY_MB:FunctionMemorySize FUNCTION_TIMEOUT:FunctionTimeout CORS_ALLOWED_ORIGINS:CorsAllowedOrigins"
+for setting in $OPTIONAL_PARAMS; do
+  env_name=${setting%%:*}
+  if [ -n "${!env_name:-}" ] && ! grep -q "^  ${setting#*:}:\$" "$ROOT/cloudformation.template"; then
+    die "$env_name is set, but cloudformation.template has no parameter ${setting#*:}"
+  fi
+done
+
+# Refuse states CloudFormation cannot update before building or uploading anything.
+status=$(stack_status)
+case "$status" in
+  NONE | REVIEW_IN_PROGRESS) type=CREATE ;;  # REVIEW_IN_PROGRESS: a create change set that never ran
+  *_IN_PROGRESS | ROLLBACK_COMPLETE | ROLLBACK_FAILED | CREATE_FAILED | UPDATE_ROLLBACK_FAILED | DELETE_FAILED)
+    die "stack $STACK_NAME is $status: $(next_step "$status")" ;;
+  *_COMPLETE | UPDATE_FAILED) type=UPDATE ;;
+  *) die "stack $STACK_NAME is $status, which this script does not update: see its events in the CloudFormation console" ;;
+esac
 
 say "building the deployment package (failover header: $FAILOVER_HEADER)"
 config=$(mktemp)
@@ -21,13 +50,14 @@ mkdir -p "$(dirname "$zip")"
 read -r hex b64 < <("$PYTHON" -c 'import base64, hashlib, sys
 d = hashlib.sha256(open(sys.argv[1], "rb").read()).digest()
 print(d.hex(), base64.b64encode(d).decode())' "$zip")
-key="$CODE_PREFIX/deployment-package-${hex:0:32}.zip"
+key=$(key_for "${hex:0:32}")
 
-if aws s3api head-object --region "$REGION" --bucket "$S3_BUCKET_DEPLOYABLES" --key "$key" >/dev/null 2>&1; then
+if try_aws s3api head-object --region "$REGION" --bucket "$S3_BUCKET_DEPLOYABLES" --key "$key"; then
   say "s3://$S3_BUCKET_DEPLOYABLES/$key is already uploaded"
 else
   say "uploading s3://$S3_BUCKET_DEPLOYABLES/$key"
-  aws s3api put-object --region "$REGION" --bucket "$S3_BUCKET_DEPLOYABLES" --key "$key" --body "$zip" >/dev/null
+  must_aws "upload the package to s3://$S3_BUCKET_DEPLOYABLES/$key" \
+    s3api put-object --region "$REGION" --bucket "$S3_BUCKET_DEPLOYABLES" --key "$key" --body "$zip"
 fi
 
 params=(
@@ -42,37 +72,70 @@ params=(
   "ParameterKey=FailoverOn4xx,ParameterValue=${FAILOVER_ON_4XX:-false}"
   "ParameterKey=FailoverHeaderName,ParameterValue=$FAILOVER_HEADER"
 )
+for setting in $OPTIONAL_PARAMS; do  # ENV_NAME:ParameterName, checked against the template above
+  env_name=${setting%%:*}
+  value=${!env_name:-}
+  [ -z "$value" ] || params+=("ParameterKey=${setting#*:},ParameterValue=${value//,/\\,}")  # the CLI's shorthand escapes commas
+done
 template="file://$ROOT/cloudformation.template"
+change_set="mrap-edge-$(date -u +%Y%m%d-%H%M%S)"
 
-status=$(stack_status)
-case "$status" in
-  NONE)
-    say "creating stack $STACK_NAME in $REGION (the MRAP and the distribution take a while)"
-    cf create-stack --stack-name "$STACK_NAME" --template-body "$template" --parameters "${params[@]}" \
-      --capabilities CAPABILITY_IAM >/dev/null
-    cf wait stack-create-complete --stack-name "$STACK_NAME"
-    ;;
-  *_IN_PROGRESS)
-    die "stack $STACK_NAME is $status: wait for it to finish, then run this again"
-    ;;
-  ROLLBACK_COMPLETE)
-    die "stack $STACK_NAME failed to create (ROLLBACK_COMPLETE): see its events, run 'make destroy', then deploy again"
-    ;;
-  *)
-    say "updating stack $STACK_NAME ($status)"
-    if ! out=$(cf update-stack --stack-name "$STACK_NAME" --template-body "$template" --parameters "${params[@]}" \
-      --capabilities CAPABILITY_IAM 2>&1); then
-      if echo "$out" | grep -q "No updates are to be performed"; then
+say "preparing change set $change_set ($type of stack $STACK_NAME in $REGION)"
+must_aws "create a change set for stack $STACK_NAME" \
+  cloudformation --region "$REGION" create-change-set --stack-name "$STACK_NAME" --change-set-name "$change_set" \
+  --change-set-type "$type" --template-body "$template" --parameters "${params[@]}" \
+  --capabilities CAPABILITY_IAM --output json
+stack=$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" get StackId)
+
+# Drop the change set (and, for a create, the empty stack it made) without executing it.
+discard() {
+  try_aws cloudformation --region "$REGION" delete-change-set --stack-name "$stack" --change-set-name "$change_set" || true
+  if [ "$status" = NONE ]; then  # the empty stack this run's create change set made (REVIEW_IN_PROGRESS)
+    try_aws cloudformation --region "$REGION" delete-stack --stack-name "$stack" || true
+  fi
+}
+
+# Change sets are computed in seconds: poll faster than events, never slower.
+cs_poll=$((POLL_SECONDS < 3 ? POLL_SECONDS : 3))
+while :; do
+  must_aws "read change set $change_set" cloudformation --region "$REGION" describe-change-set \
+    --stack-name "$stack" --change-set-name "$change_set" --output json
+  described=$AWS_OUT
+  { read -r cs_status; read -r cs_reason; } < <(echo "$described" | "$PYTHON" "$VIEW" get Status StatusReason)
+  case "$cs_status" in
+    CREATE_COMPLETE) break ;;
+    FAILED)
+      if [[ "$cs_reason" == *"didn't contain changes"* || "$cs_reason" == *"No updates are to be performed"* ]]; then
+        discard
         say "no change: stack $STACK_NAME is up to date"
-      else
-        echo "$out" >&2
-        exit 1
+        exit 0
       fi
-    else
-      cf wait stack-update-complete --stack-name "$STACK_NAME"
-    fi
-    ;;
+      discard
+      fail "CloudFormation refused the change set: $cs_reason" ;;
+    *) sleep "$cs_poll" ;;
+  esac
+done
+
+say "changes:"
+guard=0
+echo "$described" | "$PYTHON" "$VIEW" changes || guard=$?
+if [ "$guard" -eq 3 ] && [ "${CONFIRM:-}" != yes ]; then
+  discard
+  die "this update replaces the MRAP or the distribution (see above): viewers get a new origin and an empty cache, and an old MRAP's name stays taken until its deletion finishes. Run again with CONFIRM=yes to apply it"
+fi
+[ "$guard" -eq 0 ] || [ "$guard" -eq 3 ] || fail "cannot read change set $change_set"
+
+after=$(newest_event "$stack")
+say "executing $change_set ($(echo "$type" | tr "[:upper:]" "[:lower:]"); new events every ${POLL_SECONDS}s)"
+must_aws "execute change set $change_set" cloudformation --region "$REGION" execute-change-set \
+  --stack-name "$stack" --change-set-name "$change_set"
+watch_stack "$stack" "$after"
+case "$WATCH_STATUS" in
+  CREATE_COMPLETE | UPDATE_COMPLETE) ;;
+  *) report_failure "$stack" "$after" "$WATCH_STATUS"; exit 1 ;;
 esac
 
 say "outputs of $STACK_NAME"
-cf describe-stacks --stack-name "$STACK_NAME" --query "Stacks[0].Outputs[].[OutputKey,OutputValue]" --output text
+must_aws "read the outputs of stack $STACK_NAME" cloudformation --region "$REGION" describe-stacks \
+  --stack-name "$STACK_NAME" --query "Stacks[0].Outputs[].[OutputKey,OutputValue]" --output text
+echo "$AWS_OUT"

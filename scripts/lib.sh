@@ -1,15 +1,21 @@
-# Shared by deploy.sh, smoke.sh and destroy.sh: settings and checks made before any AWS call.
+# Shared by the deploy scripts: settings, checks made before any AWS call, AWS calls
+# that turn CLI errors into one line, and a CloudFormation progress watcher.
 # shellcheck shell=bash
 
 REGION=us-east-1  # Lambda@Edge functions, and so this stack, live in us-east-1
 STACK_NAME=${STACK_NAME:-mrap-edge}
-CODE_PREFIX=${CODE_PREFIX:-mrap-edge}
+CODE_PREFIX=${CODE_PREFIX:-mrap-edge}     # packages: s3://$S3_BUCKET_DEPLOYABLES/$CODE_PREFIX/$STACK_NAME/
+SMOKE_PREFIX=mrap-edge-smoke              # smoke objects: s3://<content bucket>/$SMOKE_PREFIX/$STACK_NAME/
 FAILOVER_HEADER=${FAILOVER_HEADER:-originTypeFailover}
+POLL_SECONDS=${POLL_SECONDS:-10}          # how often to ask CloudFormation for new events
+WAIT_MINUTES=${WAIT_MINUTES:-240}         # give up watching (CloudFormation goes on) after this
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 [ -x "$PYTHON" ] || PYTHON=python3
+VIEW="$ROOT/scripts/cfn_view.py"
 
-die() { echo "error: $*" >&2; exit 2; }
+die() { echo "error: $*" >&2; exit 2; }     # the user can fix it
+fail() { echo "error: $*" >&2; exit 1; }    # AWS did not do what was asked
 say() { echo "==> $*"; }
 
 require_aws_cli() {
@@ -31,6 +37,13 @@ require_region() {
   fi
 }
 
+# CloudFormation's own rule for stack names; it also keeps the stack's S3 prefixes
+# ($CODE_PREFIX/$STACK_NAME/, $SMOKE_PREFIX/$STACK_NAME/) from overlapping another's.
+require_stack_name() {
+  [[ "$STACK_NAME" =~ ^[A-Za-z][A-Za-z0-9-]{0,127}$ ]] ||
+    die "STACK_NAME '$STACK_NAME' is not a CloudFormation stack name (a letter, then letters, digits and hyphens, at most 128)"
+}
+
 # 'aws configure list' resolves the credential chain locally, without calling AWS.
 require_credentials() {
   local listing
@@ -44,15 +57,141 @@ preflight() {
   require_aws_cli
   require_vars "$@"
   require_region
+  require_stack_name
   require_credentials
+}
+
+# try_aws ARGS...: run 'aws ARGS'; stdout in AWS_OUT. On failure return 1 with the CLI's
+# message, condensed to one line, in AWS_ERROR (never shown raw).
+try_aws() {
+  local errfile rc=0
+  errfile=$(mktemp)
+  AWS_OUT=$(aws "$@" 2>"$errfile") || rc=$?
+  AWS_ERROR=$(grep -v '^[[:space:]]*$' "$errfile" | tail -n 1 |
+    sed -E 's/^An error occurred \(([^)]*)\) when calling the ([A-Za-z0-9]*) operation: /\1 (\2): /')
+  rm -f "$errfile"
+  [ -n "$AWS_ERROR" ] || AWS_ERROR="the AWS CLI exited with status $rc"
+  return $rc
+}
+
+# must_aws WHAT ARGS...: try_aws, or stop with "error: cannot WHAT: <reason>".
+must_aws() {
+  local what=$1
+  shift
+  try_aws "$@" || fail "cannot $what: $AWS_ERROR"
 }
 
 cf() { aws cloudformation --region "$REGION" "$@"; }
 
-stack_output() {
-  cf describe-stacks --stack-name "$STACK_NAME" --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+is_missing_stack() { [[ "$AWS_ERROR" == *"does not exist"* ]]; }
+
+# The stack's status, or NONE when it does not exist (any other error stops the script).
+# STACK may be a name or a stack id (an id also finds a deleted stack: DELETE_COMPLETE).
+stack_status() {
+  local stack=${1:-$STACK_NAME}
+  if try_aws cloudformation --region "$REGION" describe-stacks --stack-name "$stack" \
+    --query "Stacks[0].StackStatus" --output text; then
+    echo "$AWS_OUT"
+  elif is_missing_stack; then
+    echo NONE
+  else
+    fail "cannot read stack $stack: $AWS_ERROR"
+  fi
 }
 
-stack_status() {
-  cf describe-stacks --stack-name "$STACK_NAME" --query "Stacks[0].StackStatus" --output text 2>/dev/null || echo NONE
+stack_id() {
+  must_aws "read stack $STACK_NAME" cloudformation --region "$REGION" describe-stacks --stack-name "$STACK_NAME" \
+    --query "Stacks[0].StackId" --output text
+  echo "$AWS_OUT"
+}
+
+stack_output() {
+  must_aws "read the outputs of stack $STACK_NAME" cloudformation --region "$REGION" describe-stacks \
+    --stack-name "$STACK_NAME" --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+  [ "$AWS_OUT" = None ] && AWS_OUT=""
+  echo "$AWS_OUT"
+}
+
+# The one next step for a stack left in STATUS (empty when there is nothing to do).
+next_step() {
+  case "$1" in
+    ROLLBACK_COMPLETE | CREATE_FAILED)
+      echo "the stack failed to create and serves nothing: fix the cause above, run 'make destroy', then 'make deploy'" ;;
+    ROLLBACK_FAILED)
+      echo "the failed create could not roll back: run 'make destroy' to delete what is left, then 'make deploy'" ;;
+    UPDATE_ROLLBACK_COMPLETE)
+      echo "the update was rolled back and the stack serves as before: fix the cause above and run 'make deploy' again" ;;
+    UPDATE_ROLLBACK_FAILED)
+      echo "the update could not roll back: run 'aws cloudformation continue-update-rollback --region $REGION --stack-name $STACK_NAME' (add --resources-to-skip for a resource that cannot roll back), then 'make deploy'" ;;
+    UPDATE_FAILED)
+      echo "the update failed without rolling back: fix the cause and 'make deploy' again, or 'aws cloudformation rollback-stack --region $REGION --stack-name $STACK_NAME'" ;;
+    DELETE_FAILED)
+      echo "a delete did not finish (a Lambda@Edge function waits for CloudFront to remove its replicas, usually a few hours): run 'make destroy' again later, or RETRY_MINUTES=180 make destroy" ;;
+    *_IN_PROGRESS)
+      echo "CloudFormation is still working on it: wait until it finishes ('aws cloudformation describe-stacks --region $REGION --stack-name $STACK_NAME'), then run this again" ;;
+    *) echo "" ;;
+  esac
+}
+
+stack_events() {  # STACK_ID -> describe-stack-events JSON (newest first) in AWS_OUT
+  try_aws cloudformation --region "$REGION" describe-stack-events --stack-name "$1" --max-items 100 --output json
+}
+
+newest_event() {  # STACK_ID -> the id of its newest event ('' for none)
+  if stack_events "$1"; then echo "$AWS_OUT" | "$PYTHON" "$VIEW" newest; fi
+}
+
+# watch_stack STACK_ID AFTER_EVENT: print each new stack event once, in order, with the
+# elapsed time, until the stack leaves *_IN_PROGRESS. Sets WATCH_STATUS to its state.
+watch_stack() {
+  local id=$1 after=$2 seen start deadline quiet_since lines status busy
+  seen=$(mktemp)
+  start=$(date +%s)
+  quiet_since=$start
+  deadline=$((start + WAIT_MINUTES * 60))
+  while :; do
+    if stack_events "$id"; then
+      lines=$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" events "$seen" "$start" "$after")
+      if [ -n "$lines" ]; then
+        echo "$lines"
+        quiet_since=$(date +%s)
+      elif [ $(($(date +%s) - quiet_since)) -ge 60 ]; then
+        busy=$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" in-progress "$after")
+        echo "  [$(elapsed_since "$start")] still working${busy:+ on: $busy}"
+        quiet_since=$(date +%s)
+      fi
+    fi
+    status=$(stack_status "$id")
+    if [[ "$status" != *_IN_PROGRESS ]]; then
+      if stack_events "$id"; then  # the last events may land with the final state
+        echo "$AWS_OUT" | "$PYTHON" "$VIEW" events "$seen" "$start" "$after"
+      fi
+      break
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      rm -f "$seen"
+      fail "stopped watching after $WAIT_MINUTES minutes; stack $STACK_NAME is still $status (CloudFormation goes on): $(next_step "$status")"
+    fi
+    sleep "$POLL_SECONDS"
+  done
+  rm -f "$seen"
+  say "stack $STACK_NAME: $status after $(elapsed_since "$start")"
+  WATCH_STATUS=$status
+}
+
+elapsed_since() { local s=$(($(date +%s) - $1)); printf '%02d:%02d' $((s / 60)) $((s % 60)); }
+
+# The root cause of a failed operation (not the "Resource creation cancelled" cascade),
+# the final state and the one next step.
+report_failure() {  # STACK_ID AFTER_EVENT STATUS
+  local causes=""
+  if stack_events "$1"; then causes=$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" failures "$2"); fi
+  {
+    echo "error: stack $STACK_NAME ended in $3"
+    if [ -n "$causes" ]; then
+      echo "cause:"
+      echo "$causes"
+    fi
+    echo "next: $(next_step "$3")"
+  } >&2
 }

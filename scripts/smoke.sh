@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# Upload index.html to both buckets and check the distribution end to end:
-# 200 with one of the two bodies, a Range request (206) and a missing key (404/403).
+# Check the distribution end to end with objects of its own: put a probe object under
+# mrap-edge-smoke/<stack>/<run>/ in both buckets, fetch it through CloudFront, then
+# delete exactly what it put (the version it created, in a versioned bucket). It never
+# writes or deletes any other key. Four checks, each reported by name:
+#   status   GET of the probe answers 200
+#   body     the body is the probe of one of the two buckets
+#   range    a Range request answers 206 with just those bytes
+#   missing  a key that does not exist answers 404 (403 without s3:ListBucket)
 #
 #   scripts/smoke.sh   (STACK_NAME as for deploy.sh; CLOUDFRONT_DNS skips the lookup)
 set -euo pipefail
@@ -9,37 +15,82 @@ set -euo pipefail
 preflight STACK_NAME
 command -v curl >/dev/null 2>&1 || die "curl is not on PATH"
 
+status=$(stack_status)
+case "$status" in
+  NONE) die "stack $STACK_NAME does not exist in $REGION: run 'make deploy' first (or set STACK_NAME)" ;;
+  CREATE_COMPLETE | UPDATE_COMPLETE | UPDATE_ROLLBACK_COMPLETE | IMPORT_COMPLETE) ;;
+  *) die "stack $STACK_NAME is $status, not ready to serve: $(next_step "$status")" ;;
+esac
+
 one=$(stack_output S3BucketOneName)
 two=$(stack_output S3BucketTwoName)
 dns=${CLOUDFRONT_DNS:-$(stack_output CloudFrontDns)}
-[ -n "$one" ] && [ -n "$two" ] && [ -n "$dns" ] || die "stack $STACK_NAME has no outputs: deploy it first"
+[ -n "$one" ] && [ -n "$two" ] && [ -n "$dns" ] || die "stack $STACK_NAME has no outputs: run 'make deploy' first"
 
+run="$(date -u +%Y%m%dT%H%M%SZ)-$$"
+prefix="$SMOKE_PREFIX/$STACK_NAME/$run"
+probe="$prefix/probe.txt"
+missing="$prefix/missing.txt"  # never written
 body=$(mktemp)
-trap 'rm -f "$body"' EXIT
+created=()  # "bucket<TAB>version id" of each object this run put
+
+cleanup() {
+  local item bucket version
+  for item in ${created[@]+"${created[@]}"}; do
+    bucket=${item%%$'\t'*}
+    version=${item#*$'\t'}
+    say "removing s3://$bucket/$probe"
+    if [ -n "$version" ]; then
+      try_aws s3api delete-object --bucket "$bucket" --key "$probe" --version-id "$version" ||
+        echo "warning: could not remove s3://$bucket/$probe ($AWS_ERROR); 'make destroy' removes it" >&2
+    else
+      try_aws s3api delete-object --bucket "$bucket" --key "$probe" ||
+        echo "warning: could not remove s3://$bucket/$probe ($AWS_ERROR); 'make destroy' removes it" >&2
+    fi
+  done
+  rm -f "$body"
+}
+trap cleanup EXIT
+
 for bucket in "$one" "$two"; do
   printf 'hello from s3 bucket %s\n' "$bucket" >"$body"
-  say "uploading index.html to $bucket"
-  aws s3api put-object --bucket "$bucket" --key index.html --body "$body" --content-type text/html >/dev/null
+  say "putting s3://$bucket/$probe"
+  must_aws "put the smoke test's probe into $bucket" s3api put-object --bucket "$bucket" --key "$probe" \
+    --body "$body" --content-type text/plain --metadata "mrap-edge-smoke=$STACK_NAME" --output json
+  created+=("$bucket"$'\t'"$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" get VersionId)")
 done
 
-fail=0
-check() {  # description, expected status, curl args...
-  local what=$1 want=$2 got
-  shift 2
-  got=$(curl -sS -o "$body" -w '%{http_code}' "$@") || got="curl-failed"
-  if [[ " $want " == *" $got "* ]]; then
-    say "ok   $what: $got $(head -c 60 "$body")"
+failed=()
+fetch() {  # curl args... -> HTTP status in $code, body in $body
+  code=$(curl -sS -o "$body" -w '%{http_code}' "$@" 2>/dev/null) || code="no-answer"
+}
+report() {  # name, ok (0/1), detail
+  if [ "$2" -eq 0 ]; then
+    echo "ok   $1: $3"
   else
-    say "FAIL $what: got $got, want $want: $(head -c 300 "$body")"
-    fail=1
+    echo "FAIL $1: $3"
+    failed+=("$1")
   fi
 }
+snippet() { head -c 200 "$body" | tr '\n' ' ' | sed 's/ $//'; }
 
-check "GET /" "200" "$dns/"
-if ! grep -Eq "^hello from s3 bucket ($one|$two)$" "$body"; then
-  say "FAIL GET /: body is not from either bucket"
-  fail=1
+fetch "$dns/$probe"
+ok=0; [ "$code" = 200 ] || ok=1
+report status $ok "GET /$probe -> $code (want 200)"
+ok=0; grep -Eqx "hello from s3 bucket ($one|$two)" "$body" || ok=1
+report body $ok "'$(snippet)' (want the probe of $one or $two)"
+
+fetch -H "Range: bytes=0-4" "$dns/$probe"
+ok=0; [ "$code" = 206 ] && [ "$(cat "$body")" = hello ] || ok=1
+report range $ok "GET with Range: bytes=0-4 -> $code '$(snippet)' (want 206 'hello')"
+
+fetch "$dns/$missing"
+ok=0; [ "$code" = 404 ] || [ "$code" = 403 ] || ok=1
+report missing $ok "GET /$missing -> $code (want 404, or 403 without s3:ListBucket)"
+
+if [ ${#failed[@]} -eq 0 ]; then
+  say "smoke test passed: $dns"
+else
+  say "smoke test failed: ${failed[*]}"
+  exit 1
 fi
-check "GET /index.html with Range" "206" -H "Range: bytes=0-4" "$dns/index.html"
-check "GET a missing key" "404 403" "$dns/smoke-test-missing-$RANDOM.txt"
-[ $fail -eq 0 ] && say "smoke test passed: $dns" || { say "smoke test failed"; exit 1; }

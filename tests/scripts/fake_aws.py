@@ -1,21 +1,40 @@
 """A stand-in ``aws`` for the deploy scripts' tests: records every call and answers
-like the AWS CLI from a small JSON state (stacks, objects, credentials).
+like the AWS CLI from a small JSON state (stacks and their events, change sets,
+objects, function versions, credentials).
 
 Environment: FAKE_AWS_STATE (JSON file), FAKE_AWS_LOG (one JSON argv per line),
-FAKE_S3_ENDPOINT (optional: put-object also writes there, e.g. the local buckets),
-FAKE_DELETE_FAILS (optional: how many delete waits fail, as with Lambda@Edge replicas).
+FAKE_S3_ENDPOINT (optional: put-object/delete-object also act there, e.g. the local
+buckets), FAKE_DELETE_FAILS (optional: how many stack deletions end in DELETE_FAILED,
+as with Lambda@Edge replicas), FAKE_EVENTS_PER_POLL (how many new stack events each
+describe-stack-events call reveals; 8 by default), FAKE_CLOUDFRONT_DNS.
+
+A test steers CloudFormation through keys it puts in the state before a run:
+``next_changes`` (the ResourceChange list of the next change set), ``next_change_set_failure``
+(its StatusReason: the change set FAILS), ``next_outcome`` ({"events": [[logical id, type,
+status, reason], ...], "final": status}: what the next execution or deletion does),
+``replicated`` (function versions whose deletion fails as still replicated), ``versioned``
+(buckets that return a VersionId), ``deny`` (calls answered with AccessDenied).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 import fake_aws_ops
 
 STATE = Path(os.environ["FAKE_AWS_STATE"])
+ACCOUNT = "123456789012"
+STACK_TYPE = "AWS::CloudFormation::Stack"
+REPLACING = "Requested update requires the creation of a new physical resource; hence creating one."
+REPLICATED = (
+    "Lambda was unable to delete {arn} because it is a replicated function. Please see our documentation "
+    "for Deleting Lambda@Edge Functions and Replicas."
+)
+NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
 
 
 def load() -> dict:
@@ -30,99 +49,424 @@ def opt(args: list[str], name: str, default: str | None = None) -> str | None:
     return args[args.index(name) + 1] if name in args else default
 
 
-def fail(message: str, code: int = 254) -> None:
-    print(f"\nAn error occurred (ValidationError) when calling the operation: {message}", file=sys.stderr)
+def fail(message: str, code: int = 254, error: str = "ValidationError", operation: str = "") -> None:
+    print(f"\nAn error occurred ({error}) when calling the {operation} operation: {message}", file=sys.stderr)
     sys.exit(code)
 
 
-def outputs(params: dict) -> dict:
+def out(doc: object) -> None:
+    print(json.dumps(doc, indent=4))
+
+
+# --- CloudFormation: stacks, change sets, events ---------------------------------
+
+
+def template_resources(template: str) -> list[tuple[str, str]]:
+    """(logical id, type) of each resource, in template order (YAML, two-space indent)."""
+    body = template.split("\nResources:\n", 1)[1].split("\nOutputs:\n", 1)[0]
+    return re.findall(r"^  ([A-Za-z0-9]+):\n(?:    [^\n]*\n)*?    Type: (AWS::[A-Za-z0-9:]+)", body, re.M)
+
+
+def stack_key(state: dict) -> str:
+    return "1a2b3c4d"
+
+
+def physical(state: dict, logical: str, rtype: str) -> str:
+    key = stack_key(state)
+    if rtype == "AWS::S3::MultiRegionAccessPoint":
+        return f"mrap-edge-{key}"
+    if rtype == "AWS::Lambda::Function":
+        return f"mrap-edge-{key}-signer"
+    return f"{logical}-PHYSICAL"
+
+
+def version_arn(state: dict, stack: dict) -> str:
+    return f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:mrap-edge-{stack_key(state)}-signer:{stack['version']}"
+
+
+def outputs(state: dict, stack: dict) -> dict:
+    params = stack["params"]
     return {
         "CloudFrontDns": os.environ.get("FAKE_CLOUDFRONT_DNS", "https://d111111abcdef8.cloudfront.net"),
         "DistributionId": "EDFDVBD6EXAMPLE",
         "S3BucketOneName": params["S3BucketOneName"],
         "S3BucketTwoName": params["S3BucketTwoName"],
         "MrapAlias": "mfzwi23gnjvgw.mrap",
-        "MrapArn": "arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap",
-        "FunctionVersionArn": "arn:aws:lambda:us-east-1:123456789012:function:mrap-edge-signer:1",
+        "MrapArn": f"arn:aws:s3::{ACCOUNT}:accesspoint/mfzwi23gnjvgw.mrap",
+        "FunctionName": f"mrap-edge-{stack_key(state)}-signer",
+        "FunctionVersionArn": version_arn(state, stack),
     }
 
 
-def cloudformation(args: list[str], state: dict) -> None:
+def find_stack(state: dict, ref: str | None, operation: str) -> tuple[str, dict]:
+    """A stack by name or id; a deleted one only by id (as CloudFormation does)."""
+    for name, stack in state.setdefault("stacks", {}).items():
+        if ref in (name, stack["id"]):
+            return name, stack
+    for stack in state.setdefault("deleted", {}).values():
+        if ref == stack["id"]:
+            return stack["name"], stack
+    fail(f"Stack with id {ref} does not exist", operation=operation)
+    raise AssertionError
+
+
+def add_event(state: dict, stack: dict, logical: str, rtype: str, status: str, reason: str = "") -> dict:
+    state["event_seq"] = seq = state.get("event_seq", 0) + 1
+    event = {
+        "StackId": stack["id"],
+        "EventId": f"event-{seq:04d}",
+        "StackName": stack["name"],
+        "LogicalResourceId": logical,
+        "PhysicalResourceId": stack["id"] if rtype == STACK_TYPE else physical(state, logical, rtype),
+        "ResourceType": rtype,
+        "Timestamp": f"2026-11-27T22:{seq // 60 % 60:02d}:{seq % 60:02d}.000Z",
+        "ResourceStatus": status,
+    }
+    if reason:
+        event["ResourceStatusReason"] = reason
+    return event
+
+
+def reveal(state: dict, stack: dict) -> None:
+    """Each describe-stack-events call, CloudFormation makes a little more progress."""
+    for _ in range(int(os.environ.get("FAKE_EVENTS_PER_POLL", "8"))):
+        if not stack.get("pending"):
+            break
+        logical, rtype, status, reason = stack["pending"].pop(0)
+        event = add_event(state, stack, logical, rtype, status, reason)
+        stack["events"].append(event)
+        if rtype == STACK_TYPE:
+            stack["status"] = status
+        else:
+            stack["resources"].setdefault(logical, {"type": rtype})["status"] = status
+    if not stack.get("pending") and stack.get("final"):
+        stack["status"] = stack.pop("final")
+        if stack["status"] == "DELETE_COMPLETE":
+            state["stacks"].pop(stack["name"], None)
+            state.setdefault("deleted", {})[stack["id"]] = stack
+
+
+def plan(state: dict, stack: dict, kind: str, changes: list[dict]) -> None:
+    """Queue the events of an execution (CREATE/UPDATE) or a deletion (DELETE)."""
+    name = stack["name"]
+    outcome = state.pop("next_outcome", None)
+    if outcome:
+        stack["pending"] = [list(e) for e in outcome["events"]]
+        stack["final"] = outcome["final"]
+        return
+    resources = template_resources(stack["template"])
+    events: list[list[str]] = []
+    if kind == "CREATE":
+        events.append([name, STACK_TYPE, "CREATE_IN_PROGRESS", "User Initiated"])
+        for logical, rtype in resources:
+            events += [
+                [logical, rtype, "CREATE_IN_PROGRESS", ""],
+                [logical, rtype, "CREATE_IN_PROGRESS", "Resource creation Initiated"],
+                [logical, rtype, "CREATE_COMPLETE", ""],
+            ]
+        events.append([name, STACK_TYPE, "CREATE_COMPLETE", ""])
+        final = "CREATE_COMPLETE"
+    elif kind == "UPDATE":
+        events.append([name, STACK_TYPE, "UPDATE_IN_PROGRESS", "User Initiated"])
+        retained = []
+        for change in changes:
+            rc = change["ResourceChange"]
+            logical, rtype = rc["LogicalResourceId"], rc["ResourceType"]
+            if rc.get("Replacement") == "True":
+                events += [
+                    [logical, rtype, "UPDATE_IN_PROGRESS", REPLACING],
+                    [logical, rtype, "UPDATE_COMPLETE", ""],
+                ]
+                retained.append((logical, rtype))
+            else:
+                events += [[logical, rtype, "UPDATE_IN_PROGRESS", ""], [logical, rtype, "UPDATE_COMPLETE", ""]]
+        events.append([name, STACK_TYPE, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", ""])
+        events += [[logical, rtype, "DELETE_SKIPPED", ""] for logical, rtype in retained]
+        events.append([name, STACK_TYPE, "UPDATE_COMPLETE", ""])
+        final = "UPDATE_COMPLETE"
+    else:
+        events.append([name, STACK_TYPE, "DELETE_IN_PROGRESS", "User Initiated"])
+        state["delete_requested"] = state.get("delete_requested", 0) + 1
+        replicas = state["delete_requested"] <= int(os.environ.get("FAKE_DELETE_FAILS", "0"))
+        stuck = {"EdgeFunction", "EdgeFunctionRole", "Mrap"} if replicas else set()
+        for logical, rtype in reversed(resources):
+            if stack["resources"].get(logical, {}).get("status") == "DELETE_COMPLETE":
+                continue
+            if logical == "EdgeFunction" and replicas:
+                arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{physical(state, logical, rtype)}:1"
+                events += [
+                    [logical, rtype, "DELETE_IN_PROGRESS", ""],
+                    [
+                        logical,
+                        rtype,
+                        "DELETE_FAILED",
+                        REPLICATED.format(arn=arn) + " (Service: Lambda, Status Code: 400)",
+                    ],
+                ]
+            elif logical in stuck:
+                continue  # depends on the function (role) or is referenced by the role (MRAP)
+            elif rtype == "AWS::Lambda::Version":
+                events.append([logical, rtype, "DELETE_SKIPPED", ""])
+            else:
+                events += [[logical, rtype, "DELETE_IN_PROGRESS", ""], [logical, rtype, "DELETE_COMPLETE", ""]]
+        if replicas:
+            reason = "The following resource(s) failed to delete: [EdgeFunction]. "
+            events.append([name, STACK_TYPE, "DELETE_FAILED", reason])
+            final = "DELETE_FAILED"
+        else:
+            events.append([name, STACK_TYPE, "DELETE_COMPLETE", ""])
+            final = "DELETE_COMPLETE"
+    stack["pending"], stack["final"] = events, final
+
+
+def parse_parameters(args: list[str]) -> dict:
+    i = args.index("--parameters") + 1
+    params = {}
+    while i < len(args) and not args[i].startswith("--"):
+        key, value = args[i].split(",", 1)
+        params[key.split("=", 1)[1]] = value.split("=", 1)[1]
+        i += 1
+    return params
+
+
+def default_changes(stack: dict, params: dict) -> list[dict]:
+    def change(logical: str, rtype: str, replacement: str) -> dict:
+        return {
+            "Type": "Resource",
+            "ResourceChange": {
+                "Action": "Modify",
+                "LogicalResourceId": logical,
+                "ResourceType": rtype,
+                "Replacement": replacement,
+            },
+        }
+
+    old = stack["params"]
+    changes = []
+    if old.get("LambdaCodeKey") != params.get("LambdaCodeKey"):
+        changes += [
+            change("EdgeFunction", "AWS::Lambda::Function", "False"),
+            change("EdgeFunctionVersion", "AWS::Lambda::Version", "True"),
+        ]
+    return [*changes, change("Distribution", "AWS::CloudFront::Distribution", "False")]
+
+
+def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
     stacks = state.setdefault("stacks", {})
-    name = opt(args, "--stack-name")
+    sets = state.setdefault("change_sets", {})
+    ref, cs_name = opt(args, "--stack-name"), opt(args, "--change-set-name")
+    if op == "create-change-set":
+        if "--capabilities" not in args:
+            fail("Requires capabilities : [CAPABILITY_IAM]", error="InsufficientCapabilitiesException")
+        kind = opt(args, "--change-set-type", "UPDATE")
+        params = parse_parameters(args)
+        template = Path(opt(args, "--template-body").removeprefix("file://")).read_text()
+        if kind == "CREATE":
+            if ref in stacks and stacks[ref]["status"] != "REVIEW_IN_PROGRESS":
+                fail(f"Stack [{ref}] already exists and cannot be created again with the changeSet [{cs_name}].",
+                     error="AlreadyExistsException", operation="CreateChangeSet")  # fmt: skip
+            state["stack_seq"] = seq = state.get("stack_seq", 0) + 1
+            stack = stacks.setdefault(ref, {
+                "name": ref, "id": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{ref}/0000-{seq}",
+                "status": "REVIEW_IN_PROGRESS", "params": {}, "template": "", "resources": {}, "events": [],
+                "version": 0, "outputs": {},
+            })  # fmt: skip
+            stack["events"].append(add_event(state, stack, ref, STACK_TYPE, "REVIEW_IN_PROGRESS", "User Initiated"))
+            changes = [
+                {
+                    "Type": "Resource",
+                    "ResourceChange": {"Action": "Add", "LogicalResourceId": logical, "ResourceType": rtype},
+                }
+                for logical, rtype in template_resources(template)
+            ]
+        else:
+            _, stack = find_stack(state, ref, "CreateChangeSet")
+            changes = state.pop("next_changes", None)
+            if changes is None:
+                same = stack["params"] == params and stack["template"] == template
+                changes = [] if same else default_changes(stack, params)
+        failure = state.pop("next_change_set_failure", None)
+        if failure:
+            status, reason = "FAILED", failure
+        else:
+            status, reason = ("CREATE_COMPLETE", "") if changes else ("FAILED", NO_CHANGES)
+        sets[cs_name] = {
+            "ChangeSetName": cs_name, "StackId": stack["id"], "StackName": stack["name"], "Type": kind,
+            "Status": status, "StatusReason": reason,
+            "ExecutionStatus": "AVAILABLE" if status == "CREATE_COMPLETE" else "UNAVAILABLE",
+            "Changes": changes, "params": params, "template": template, "polls": 1,
+        }  # fmt: skip
+        out({"Id": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:changeSet/{cs_name}/1", "StackId": stack["id"]})
+    elif op == "describe-change-set":
+        cs = sets.get(cs_name) or fail(f"ChangeSet [{cs_name}] does not exist", error="ChangeSetNotFound")
+        if cs["polls"] > 0:  # the first answer: still being computed
+            cs["polls"] -= 1
+            doc = {k: v for k, v in cs.items() if k in ("ChangeSetName", "StackId")}
+            out(doc | {"Status": "CREATE_IN_PROGRESS", "ExecutionStatus": "UNAVAILABLE", "Changes": []})
+            return
+        doc = {k: v for k, v in cs.items() if k not in ("params", "template", "polls", "Type")}
+        if not doc["StatusReason"]:
+            del doc["StatusReason"]
+        out(doc)
+    elif op == "delete-change-set":
+        sets.pop(cs_name, None) or fail(f"ChangeSet [{cs_name}] does not exist", error="ChangeSetNotFound")
+    elif op == "execute-change-set":
+        cs = sets.pop(cs_name, None) or fail(f"ChangeSet [{cs_name}] does not exist", error="ChangeSetNotFound")
+        assert cs["Status"] == "CREATE_COMPLETE", cs
+        _, stack = find_stack(state, cs["StackId"], "ExecuteChangeSet")
+        stack.update(params=cs["params"], template=cs["template"])
+        if any(c["ResourceChange"]["ResourceType"] == "AWS::Lambda::Version" for c in cs["Changes"]):
+            stack["version"] += 1
+            state.setdefault("versions", []).append(str(stack["version"]))
+        stack["outputs"] = outputs(state, stack)
+        stack["status"] = f"{cs['Type']}_IN_PROGRESS"
+        plan(state, stack, cs["Type"], cs["Changes"])
+
+
+def cloudformation(args: list[str], state: dict) -> None:
     op = args[0]
-    if op == "describe-stacks":
-        if name not in stacks:
-            fail(f"Stack with id {name} does not exist")
-        stack, query = stacks[name], opt(args, "--query", "")
+    ref = opt(args, "--stack-name")
+    if op.endswith("-change-set"):
+        cloudformation_change_sets(op, args, state)
+    elif op == "describe-stacks":
+        name, stack = find_stack(state, ref, "DescribeStacks")
+        query = opt(args, "--query", "")
         if query == "Stacks[0].StackStatus":
             print(stack["status"])
+        elif query == "Stacks[0].StackId":
+            print(stack["id"])
         elif query.startswith("Stacks[0].Outputs[?OutputKey=="):
             key = query.split("'")[1]
-            print(stack["outputs"].get(key, ""))
-        else:
+            print(stack["outputs"].get(key, "None"))
+        elif query:
             for key, value in stack["outputs"].items():
                 print(f"{key}\t{value}")
-    elif op in ("create-stack", "update-stack"):
-        if "--capabilities" not in args:
-            fail("Requires capabilities : [CAPABILITY_IAM]")
-        i = args.index("--parameters") + 1
-        params = {}
-        while i < len(args) and not args[i].startswith("--"):
-            key, value = args[i].split(",", 1)
-            params[key.split("=", 1)[1]] = value.split("=", 1)[1]
-            i += 1
-        template = Path(opt(args, "--template-body").removeprefix("file://")).read_text()
-        if op == "create-stack":
-            if name in stacks:
-                fail(f"Stack [{name}] already exists")
-            stacks[name] = {"status": "CREATE_COMPLETE", "params": params, "template": template}
         else:
-            if name not in stacks:
-                fail(f"Stack [{name}] does not exist")
-            if stacks[name]["params"] == params and stacks[name]["template"] == template:
-                fail("No updates are to be performed.")
-            stacks[name].update(status="UPDATE_COMPLETE", params=params, template=template)
-        stacks[name]["outputs"] = outputs(params)
-        print(json.dumps({"StackId": f"arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/1"}))
+            out({"Stacks": [{"StackId": stack["id"], "StackName": name, "StackStatus": stack["status"]}]})
+    elif op == "describe-stack-events":
+        name, stack = find_stack(state, ref, "DescribeStackEvents")
+        reveal(state, stack)
+        out({"StackEvents": stack["events"][::-1]})
     elif op == "delete-stack":
-        state["delete_requested"] = state.get("delete_requested", 0) + 1
-    elif op == "wait":
-        if args[1] == "stack-delete-complete":
-            failures = int(os.environ.get("FAKE_DELETE_FAILS", "0"))
-            if state["delete_requested"] <= failures:
-                stacks[name]["status"] = "DELETE_FAILED"
-                print("Waiter StackDeleteComplete failed: Waiter encountered a terminal failure state", file=sys.stderr)
-                sys.exit(255)
-            stacks.pop(name, None)
+        name, stack = find_stack(state, ref, "DeleteStack")
+        if stack["status"] == "DELETE_COMPLETE":
+            return
+        stack["status"] = "DELETE_IN_PROGRESS"
+        plan(state, stack, "DELETE", [])
+    elif op == "list-stack-resources":
+        name, stack = find_stack(state, ref, "ListStackResources")
+        out({"StackResourceSummaries": [
+            {"LogicalResourceId": logical, "ResourceType": rtype,
+             "PhysicalResourceId": physical(state, logical, rtype),
+             "ResourceStatus": stack["resources"].get(logical, {}).get("status", "CREATE_COMPLETE")}
+            for logical, rtype in template_resources(stack["template"])
+        ]})  # fmt: skip
+    elif op == "describe-stack-resource":
+        name, stack = find_stack(state, ref, "DescribeStackResource")
+        logical = opt(args, "--logical-resource-id")
+        rtype = dict(template_resources(stack["template"]))[logical]
+        detail = {"LogicalResourceId": logical, "PhysicalResourceId": physical(state, logical, rtype)}
+        out({"StackResourceDetail": detail})
+    else:
+        fail(f"fake aws: unsupported cloudformation {op}", code=2)
+
+
+# --- Lambda and CloudFront: retained versions -------------------------------------
+
+
+def lambda_(args: list[str], state: dict) -> None:
+    op, name = args[0], opt(args, "--function-name")
+    versions = state.setdefault("versions", [])
+    if op == "list-versions-by-function":
+        out({"Versions": [{"Version": "$LATEST"}] + [{"Version": v, "FunctionName": name} for v in versions]})
+    elif op == "delete-function":
+        version = opt(args, "--qualifier")
+        arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}:{version}"
+        if version in state.get("replicated", []):
+            fail(REPLICATED.format(arn=arn), error="InvalidParameterValueException", operation="DeleteFunction")
+        if version in state.get("delete_denied", []):
+            fail("User is not authorized to perform: lambda:DeleteFunction", error="AccessDeniedException",
+                 operation="DeleteFunction")  # fmt: skip
+        versions.remove(version)
+    else:
+        fail(f"fake aws: unsupported lambda {op}", code=2)
+
+
+def cloudfront(args: list[str], state: dict) -> None:
+    op = args[0]
+    if op == "get-distribution-config":
+        stack = next(iter(state["stacks"].values()))
+        arn = version_arn(state, stack)
+        out({"ETag": "E2QWRUHEXAMPLE", "DistributionConfig": {
+            "DefaultCacheBehavior": {"LambdaFunctionAssociations": {"Quantity": 1, "Items": [
+                {"LambdaFunctionARN": arn, "EventType": "origin-request", "IncludeBody": False}]}},
+            "CacheBehaviors": {"Quantity": 0},
+        }})  # fmt: skip
+    else:
+        fail(f"fake aws: unsupported cloudfront {op}", code=2)
+
+
+# --- S3 objects ---------------------------------------------------------------------
+
+
+def moto_client():
+    import boto3
+
+    return boto3.client("s3", endpoint_url=os.environ["FAKE_S3_ENDPOINT"], region_name="us-east-1",
+                        aws_access_key_id="AKIAMOTOLOCALEXAMPLE", aws_secret_access_key="moto")  # fmt: skip
 
 
 def s3api(args: list[str], state: dict) -> None:
     objects = state.setdefault("objects", {})
+    bodies = state.setdefault("bodies", {})
+    metadata = state.setdefault("metadata", {})
     bucket, key = opt(args, "--bucket"), opt(args, "--key")
     op = args[0]
     if op == "head-object":
         if f"{bucket}/{key}" not in objects:
             print("An error occurred (404) when calling the HeadObject operation: Not Found", file=sys.stderr)
             sys.exit(254)
-        print(json.dumps({"ContentLength": objects[f"{bucket}/{key}"]}))
+        out({"ContentLength": objects[f"{bucket}/{key}"], "Metadata": metadata.get(f"{bucket}/{key}", {})})
     elif op == "put-object":
         body = Path(opt(args, "--body")).read_bytes()
         objects[f"{bucket}/{key}"] = len(body)
-        endpoint = os.environ.get("FAKE_S3_ENDPOINT")
-        if endpoint:
-            import boto3
-
-            client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                                  aws_access_key_id="AKIAMOTOLOCALEXAMPLE", aws_secret_access_key="moto")  # fmt: skip
-            client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=opt(args, "--content-type", "text/html"))
-        print(json.dumps({"ETag": '"0"'}))
+        bodies[f"{bucket}/{key}"] = body.decode("utf-8", "replace")
+        if "--metadata" in args:
+            metadata[f"{bucket}/{key}"] = dict(kv.split("=", 1) for kv in opt(args, "--metadata").split(","))
+        answer = {"ETag": '"0"'}
+        if os.environ.get("FAKE_S3_ENDPOINT"):
+            put = moto_client().put_object(Bucket=bucket, Key=key, Body=body,
+                                           ContentType=opt(args, "--content-type", "text/html"))  # fmt: skip
+            if put.get("VersionId"):
+                answer["VersionId"] = put["VersionId"]
+        elif bucket in state.get("versioned", []):
+            state["version_seq"] = state.get("version_seq", 0) + 1
+            answer["VersionId"] = f"v{state['version_seq']}"
+        out(answer)
     elif op == "delete-object":
         objects.pop(f"{bucket}/{key}", None)
+        bodies.pop(f"{bucket}/{key}", None)
+        metadata.pop(f"{bucket}/{key}", None)
+        if os.environ.get("FAKE_S3_ENDPOINT"):
+            extra = {"VersionId": opt(args, "--version-id")} if "--version-id" in args else {}
+            moto_client().delete_object(Bucket=bucket, Key=key, **extra)
     elif op == "list-objects-v2":
         prefix = opt(args, "--prefix", "")
         keys = [k.split("/", 1)[1] for k in objects if k.startswith(f"{bucket}/{prefix}")]
-        print("\t".join(keys) if keys else "None")
+        if "--query" in args:
+            print("\t".join(keys) if keys else "None")
+        else:
+            out({"Contents": [{"Key": k, "Size": objects[f"{bucket}/{k}"]} for k in keys]} if keys else {})
+    else:
+        fail(f"fake aws: unsupported s3api {op}", code=2)
+
+
+def denied(args: list[str], state: dict) -> None:
+    """``deny``: ["service op", ...] in the state answers those calls with AccessDenied."""
+    if f"{args[0]} {args[1]}" in state.get("deny", []):
+        operation = "".join(part.title() for part in args[1].split("-"))
+        fail(f"User: arn:aws:iam::{ACCOUNT}:user/deployer is not authorized to perform: {args[0]}:{operation}",
+             error="AccessDenied", operation=operation)  # fmt: skip
 
 
 def main(argv: list[str]) -> None:
@@ -143,14 +487,19 @@ def main(argv: list[str]) -> None:
         region = argv[argv.index("--region") + 1]
         args.remove(region)
         assert region == "us-east-1", region
-    if args[0] == "cloudformation":
-        cloudformation(args[1:], state)
-    elif args[0] == "s3api":
-        s3api(args[1:], state)
-    else:
+    for flag in ("--output", "--max-items"):  # formatting only: the fake always answers JSON
+        if flag in args and opt(args, flag) != "text":
+            i = args.index(flag)
+            del args[i : i + 2]
+    denied(args, state)
+    services = {"cloudformation": cloudformation, "s3api": s3api, "lambda": lambda_, "cloudfront": cloudfront}
+    if args[0] not in services:
         print(f"fake aws: unsupported {argv}", file=sys.stderr)
         sys.exit(2)
-    save(state)
+    try:
+        services[args[0]](args[1:], state)
+    finally:
+        save(state)
 
 
 if __name__ == "__main__":

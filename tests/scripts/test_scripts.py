@@ -3,72 +3,19 @@
 No AWS here: tests/scripts/fake_aws.py answers like the CLI from a small state and
 logs every call, so the tests assert the exact commands, their order, the checks
 made before any AWS call, and idempotence. smoke.sh runs for real against the
-local edge, its uploads going to the local buckets.
+local edge, its probes going to the local buckets.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from aws_harness import ROOT, STACK, Aws, arg, ops, run
 
-ROOT = Path(__file__).resolve().parents[2]
-FAKE = Path(__file__).with_name("fake_aws.py")
 pytestmark = pytest.mark.slow
-
-
-class Aws:
-    def __init__(self, tmp: Path) -> None:
-        self.bin = tmp / "bin"
-        self.bin.mkdir()
-        (self.bin / "aws").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" "$@"\n')
-        (self.bin / "aws").chmod(0o755)
-        self.state = tmp / "state.json"
-        self.log = tmp / "calls.log"
-        self.log.touch()
-
-    def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(
-            PATH=f"{self.bin}:{os.environ['PATH']}",
-            FAKE_AWS_STATE=str(self.state),
-            FAKE_AWS_LOG=str(self.log),
-            PYTHON=sys.executable,
-            S3_BUCKET_ONE="bucket-eu",
-            S3_BUCKET_TWO="bucket-ap",
-            S3_BUCKET_DEPLOYABLES="deployables",
-            STACK_NAME="mrap-edge-test",
-        )
-        env.update(extra)
-        return env
-
-    def calls(self) -> list[list[str]]:
-        lines = self.log.read_text().splitlines()
-        self.log.write_text("")
-        return [json.loads(line) for line in lines]
-
-    def stack(self) -> dict:
-        return json.loads(self.state.read_text())["stacks"]["mrap-edge-test"]
-
-
-def run(script: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(ROOT / "scripts" / script)], env=env, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
-
-
-def ops(calls: list[list[str]]) -> list[str]:
-    """'service op' for each call (the wait's waiter name too)."""
-    out = []
-    for call in calls:
-        args = [a for i, a in enumerate(call) if a != "--region" and (i == 0 or call[i - 1] != "--region")]
-        out.append(" ".join(args[:3] if args[1] == "wait" else args[:2]))
-    return out
 
 
 @pytest.fixture
@@ -89,16 +36,24 @@ def test_wrong_region_fails_before_any_aws_call(aws: Aws) -> None:
     assert aws.calls() == []
 
 
+@pytest.mark.parametrize("script", ["deploy.sh", "smoke.sh", "destroy.sh", "prune_versions.sh"])
+@pytest.mark.parametrize("name", ["a/b", "../mrap-edge", "1stack", "x" * 129, "my_stack"])
+def test_a_stack_name_cloudformation_refuses_fails_before_any_aws_call(aws: Aws, script: str, name: str) -> None:
+    # It also keeps one stack's S3 prefixes from reaching into another's.
+    proc = run(script, aws.env(STACK_NAME=name))
+    assert proc.returncode == 2 and "STACK_NAME" in proc.stderr
+    assert aws.calls() == []
+
+
 def test_missing_credentials_fail_before_any_aws_call(aws: Aws) -> None:
-    aws.state.write_text(json.dumps({"access_key": ""}))
+    aws.write({"access_key": ""})
     proc = run("deploy.sh", aws.env())
     assert proc.returncode == 2 and "credentials" in proc.stderr
     assert ops(aws.calls()) == ["configure list"]  # local: reads the credential chain only
 
 
-def test_missing_aws_cli(aws: Aws, tmp_path: Path) -> None:
-    env = aws.env(PATH="/usr/bin:/bin")
-    proc = run("deploy.sh", env)
+def test_missing_aws_cli(aws: Aws) -> None:
+    proc = run("deploy.sh", aws.env(PATH="/usr/bin:/bin"))
     assert proc.returncode == 2 and "AWS CLI" in proc.stderr
 
 
@@ -106,23 +61,28 @@ def test_deploy_creates_then_is_idempotent_then_updates_on_new_code(aws: Aws) ->
     proc = run("deploy.sh", aws.env())
     assert proc.returncode == 0, proc.stderr
     calls = aws.calls()
-    assert ops(calls) == [
+    seen = ops(calls)
+    assert seen[:6] == [
         "configure list",
+        "cloudformation describe-stacks",  # the state decides, before building anything
         "s3api head-object",
         "s3api put-object",
-        "cloudformation describe-stacks",
-        "cloudformation create-stack",
-        "cloudformation wait stack-create-complete",
-        "cloudformation describe-stacks",
+        "cloudformation create-change-set",
+        "cloudformation describe-change-set",
     ]
     create = calls[4]
-    assert create[create.index("--region") + 1] == "us-east-1"
-    assert create[create.index("--capabilities") + 1] == "CAPABILITY_IAM"
-    assert create[create.index("--template-body") + 1] == f"file://{ROOT}/cloudformation.template"
+    assert arg(create, "--region") == "us-east-1"
+    assert arg(create, "--change-set-type") == "CREATE"
+    assert arg(create, "--capabilities") == "CAPABILITY_IAM"
+    assert arg(create, "--template-body") == f"file://{ROOT}/cloudformation.template"
+    assert "cloudformation execute-change-set" in seen and seen[-1] == "cloudformation describe-stacks"
+    assert not any(op.startswith("cloudformation wait") for op in seen)  # progress is ours, not a silent waiter
     params = aws.stack()["params"]
     zip_bytes = (ROOT / "build" / "deploy" / "deployment-package.zip").read_bytes()
     digest = hashlib.sha256(zip_bytes).digest()
-    assert params["LambdaCodeKey"] == f"mrap-edge/deployment-package-{digest.hex()[:32]}.zip"
+    # Each stack has its own code prefix: destroy removes only this stack's packages.
+    assert params["LambdaCodeKey"] == f"mrap-edge/{STACK}/{digest.hex()[:32]}.zip"
+    assert len(params["LambdaCodeKey"]) <= 100  # the template's MaxLength
     assert params["LambdaCodeSha256"] == base64.b64encode(digest).decode()
     assert (params["S3BucketOneName"], params["S3BucketTwoName"]) == ("bucket-eu", "bucket-ap")
     assert params["FailoverHeaderName"] == "originTypeFailover"
@@ -132,44 +92,55 @@ def test_deploy_creates_then_is_idempotent_then_updates_on_new_code(aws: Aws) ->
     assert again.returncode == 0, again.stderr
     assert ops(aws.calls()) == [
         "configure list",
+        "cloudformation describe-stacks",
         "s3api head-object",  # already uploaded: no put-object
-        "cloudformation describe-stacks",
-        "cloudformation update-stack",  # answers "No updates are to be performed"
-        "cloudformation describe-stacks",
+        "cloudformation create-change-set",
+        "cloudformation describe-change-set",  # still being computed
+        "cloudformation describe-change-set",  # FAILED: "didn't contain changes"
+        "cloudformation delete-change-set",  # no empty change set left behind
     ]
-    assert "no change" in again.stdout
+    assert "up to date" in again.stdout
 
     changed = run("deploy.sh", aws.env(FAILOVER_HEADER="x-secondary-origin"))
     assert changed.returncode == 0, changed.stderr
-    assert ops(aws.calls()) == [
+    seen = ops(aws.calls())
+    assert seen[:5] == [
         "configure list",
+        "cloudformation describe-stacks",
         "s3api head-object",
         "s3api put-object",
-        "cloudformation describe-stacks",
-        "cloudformation update-stack",
-        "cloudformation wait stack-update-complete",
-        "cloudformation describe-stacks",
+        "cloudformation create-change-set",
     ]
+    assert "cloudformation execute-change-set" in seen
     new = aws.stack()["params"]
     assert new["LambdaCodeKey"] != params["LambdaCodeKey"]  # new code, new key, new version
     assert new["FailoverHeaderName"] == "x-secondary-origin"
+    assert "EdgeFunctionVersion" in changed.stdout and "expected" in changed.stdout
 
 
-def test_destroy_removes_objects_and_stack_and_explains_replicas(aws: Aws) -> None:
+def test_destroy_removes_this_stacks_packages_and_stack_and_explains_replicas(aws: Aws) -> None:
     assert run("deploy.sh", aws.env()).returncode == 0
     aws.calls()
     proc = run("destroy.sh", aws.env(FAKE_DELETE_FAILS="1"))
     assert proc.returncode == 1
     assert "replicas" in proc.stderr and "make destroy" in proc.stderr
     assert "cloudformation delete-stack" in ops(aws.calls())
-    state = json.loads(aws.state.read_text())
-    assert not any(k.startswith("deployables/mrap-edge/") for k in state["objects"])
+    # What really remains, and that the MRAP name stays taken.
+    assert "still there" in proc.stderr
+    assert "EdgeFunctionRole" in proc.stderr and "mrap-edge-1a2b3c4d cannot be used" in proc.stderr
+    assert "The rest of the stack is deleted" not in proc.stderr
 
     retry = run("destroy.sh", aws.env(FAKE_DELETE_FAILS="1"))
     assert retry.returncode == 0, retry.stderr
-    assert ops(aws.calls())[-2:] == ["cloudformation delete-stack", "cloudformation wait stack-delete-complete"]
-    assert "mrap-edge-test" not in json.loads(aws.state.read_text())["stacks"]
-    assert run("destroy.sh", aws.env()).returncode == 0  # nothing left: still fine
+    seen = ops(aws.calls())
+    assert "cloudformation delete-stack" in seen and seen[-1] == "s3api delete-object"
+    state = aws.read()
+    assert STACK not in state["stacks"]
+    assert not any(k.startswith(f"deployables/mrap-edge/{STACK}/") for k in state["objects"])
+
+    gone = run("destroy.sh", aws.env())  # nothing left: its own message, non-zero
+    assert gone.returncode == 2 and "does not exist" in gone.stderr
+    assert "An error occurred" not in gone.stderr + gone.stdout
 
 
 def test_smoke_against_the_local_edge(aws: Aws) -> None:
@@ -184,16 +155,36 @@ def test_smoke_against_the_local_edge(aws: Aws) -> None:
                       FAKE_S3_ENDPOINT=f"http://{host}:{port}")  # fmt: skip
         assert run("deploy.sh", env).returncode == 0
         aws.calls()
+        before = {b: _keys(env, b) for b in (one, two)}
+
         proc = run("smoke.sh", env)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert f"ok   GET /: 200 hello from s3 bucket {one}" in proc.stdout
-        assert "ok   GET /index.html with Range: 206" in proc.stdout
+        assert "ok   status:" in proc.stdout and "-> 200" in proc.stdout
+        assert f"ok   body: 'hello from s3 bucket {one}'" in proc.stdout
+        assert "ok   range:" in proc.stdout and "-> 206 'hello'" in proc.stdout
+        assert "ok   missing:" in proc.stdout
         assert "smoke test passed" in proc.stdout
-        puts = [c for c in aws.calls() if c[:2] == ["s3api", "put-object"]]
+        calls = aws.calls()
+        puts = [c for c in calls if c[:2] == ["s3api", "put-object"]]
         assert [c[c.index("--bucket") + 1] for c in puts] == [one, two]
+        assert all(arg(c, "--key").startswith(f"mrap-edge-smoke/{STACK}/") for c in puts)
+        # It removed what it put, and only that: the buckets hold what they held before.
+        assert {b: _keys(env, b) for b in (one, two)} == before
 
         stack.mrap.mark_down(one)
         stack.mrap.mark_down(two)
         stack.edge.behavior.failover = None  # no origin group: the outage shows
         failed = run("smoke.sh", env)
-        assert failed.returncode == 1 and "FAIL GET /" in failed.stdout
+        assert failed.returncode == 1 and "FAIL status:" in failed.stdout
+        assert {b: _keys(env, b) for b in (one, two)} == before
+
+
+def _keys(env: dict[str, str], bucket: str) -> list[str]:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=env["FAKE_S3_ENDPOINT"], region_name="us-east-1",
+                      aws_access_key_id="AKIAMOTOLOCALEXAMPLE", aws_secret_access_key="moto")  # fmt: skip
+    versions = s3.list_object_versions(Bucket=bucket)
+    found = [(v["Key"], v["VersionId"]) for v in versions.get("Versions", [])]
+    found += [(m["Key"], m["VersionId"]) for m in versions.get("DeleteMarkers", [])]
+    return sorted(found)
