@@ -10,7 +10,10 @@ Usage::
 from __future__ import annotations
 
 import logging
+import mimetypes
+import threading
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -32,6 +35,7 @@ class Buckets:
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self._server.start()
         self.endpoint = self._server.get_host_and_port()
+        self._replication: threading.Timer | None = None
         # moto keeps its state per process: start from empty buckets every time.
         reset = urllib.request.Request(f"http://{self.endpoint[0]}:{self.endpoint[1]}/moto-api/reset", method="POST")
         urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 (loopback, fixed URL)
@@ -66,6 +70,35 @@ class Buckets:
         self.create(settings.FAILOVER_BUCKET, "us-east-1", versioned=False)
         self.put(settings.FAILOVER_BUCKET, "index.html", b"hello from the failover bucket\n", ACL="public-read")
 
+    def seed_site(self, folder: Path, replication_delay: float = 0.0) -> list[str]:
+        """Both MRAP buckets from a folder, keys exactly as the files are named (spaces,
+        ``+``, unicode). The nearer bucket gets them now; the farther one after
+        ``replication_delay`` seconds (in the background), as replication would, so a
+        request routed there early sees "not yet replicated"."""
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        if not files:
+            raise ValueError(f"{folder} has no files to serve")
+        near, far = sorted(settings.BUCKETS, key=lambda b: b.latency_ms)[:2]
+        for spec in settings.BUCKETS:
+            self.create(spec.name, spec.region)
+        self.create(settings.FAILOVER_BUCKET, "us-east-1", versioned=False)
+        self.put(settings.FAILOVER_BUCKET, "index.html", b"hello from the failover bucket\n", ACL="public-read")
+        keys = [p.relative_to(folder).as_posix() for p in files]
+
+        def upload(bucket: str) -> None:
+            for key, path in zip(keys, files, strict=True):
+                kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                self.put(bucket, key, path.read_bytes(), kind)
+
+        upload(near.name)
+        if replication_delay > 0:
+            self._replication = threading.Timer(replication_delay, upload, args=(far.name,))
+            self._replication.daemon = True
+            self._replication.start()
+        else:
+            upload(far.name)
+        return keys
+
     def sign(self, method: str, url: str, headers: dict[str, str]) -> dict[str, str]:
         """SigV4 for moto, as S3 itself trusts the MRAP's internal calls."""
         request = AWSRequest(method=method, url=url, headers=headers)
@@ -73,6 +106,8 @@ class Buckets:
         return dict(request.headers.items())
 
     def close(self) -> None:
+        if self._replication is not None:
+            self._replication.cancel()
         self._server.stop()
 
     def __enter__(self) -> Buckets:
