@@ -52,7 +52,7 @@ from .cloudfront import (
     wire_request,
 )
 from .function import FunctionError, FunctionPool, PoolBusy
-from .web import HttpServer, LoopThread
+from .web import HttpServer, LoopThread, response_headers
 
 EDGE_ID = "0123456789abcdef0123456789abcdef"
 POP = "LCL1-P1"
@@ -192,7 +192,7 @@ class Edge:
         self.cache = cache  # local.cache.Cache, or None: every request is a miss
         self.mrap_outcome = mrap_outcome or (lambda cf_id: None)
         self.max_cached_body = max_cached_body
-        self.clock = clock
+        self.clock = cache.clock if cache is not None else clock
         self._executor = ThreadPoolExecutor(max_workers=invoke_threads, thread_name_prefix="edge-invoke")
         self._own_loop = loop is None
         self._loop = loop or LoopThread("local-edge")
@@ -237,7 +237,10 @@ class Edge:
         xff = viewer.get("x-forwarded-for")
         headers["x-forwarded-for"] = [f"{xff}, {client}" if xff else client]
         headers["user-agent"] = ["Amazon CloudFront"]
-        encoding = normalize_accept_encoding(viewer.get("accept-encoding"))
+        if self.distribution is not None:  # the cache policy's gzip/brotli switches decide
+            encoding = forwarded.get("accept-encoding")
+        else:
+            encoding = normalize_accept_encoding(viewer.get("accept-encoding"))
         if encoding:
             headers["accept-encoding"] = [encoding]
         return headers
@@ -440,7 +443,7 @@ class Edge:
             return Answer(504 if isinstance(exc, TimeoutError) else 502, [("Content-Type", "text/plain")],
                           f"origin connection failed: {exc}\n".encode(), decision)  # fmt: skip
         timings["origin"] = (time.perf_counter() - t0) * 1000
-        headers = [(k, v) for k, v in upstream.headers.items()]
+        headers = response_headers(upstream.raw_headers)
         return Answer(upstream.status, headers, b"", decision, upstream)
 
     def close(self) -> None:

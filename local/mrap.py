@@ -48,7 +48,7 @@ from . import settings, sigv4a
 from .buckets import Buckets
 from .iam import AccessModel
 from .s3auth import Credential, S3Error, WireRequest, verify_s3_request
-from .web import HttpServer, LoopThread
+from .web import HttpServer, LoopThread, response_headers
 
 FORWARDED_HEADERS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range")
 # What moto adds that S3 never sends, and what this endpoint sets itself.
@@ -260,7 +260,7 @@ class MrapEndpoint:
                 await upstream.read()
                 return self._error(S3Error("AccessDenied", "Access Denied"), request_id, req.method == "HEAD")
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-            for name, value in upstream.headers.items():
+            for name, value in response_headers(upstream.raw_headers):
                 if name.lower() not in DROPPED_RESPONSE_HEADERS:
                     response.headers.add(name, value)
             for name, value in s3_headers(request_id):

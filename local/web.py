@@ -192,3 +192,17 @@ def port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def response_headers(raw: tuple[tuple[bytes, bytes], ...]) -> list[tuple[str, str]]:
+    """An upstream response's headers as text: UTF-8, or Latin-1 when the bytes are not
+    UTF-8 (moto writes non-ASCII values that way), so aiohttp re-sends the same
+    characters instead of dropping undecodable bytes."""
+    out = []
+    for name, value in raw:
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            text = value.decode("latin-1")
+        out.append((name.decode("latin-1"), text))
+    return out
