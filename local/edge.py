@@ -199,6 +199,7 @@ class Edge:
         self.max_cached_body = max_cached_body
         self.clock = cache.clock if cache is not None else clock
         self._executor = ThreadPoolExecutor(max_workers=invoke_threads, thread_name_prefix="edge-invoke")
+        self._inflight: dict[Any, asyncio.Future[None]] = {}
         self._own_loop = loop is None
         self._loop = loop or LoopThread("local-edge")
         self._session: aiohttp.ClientSession | None = None
@@ -338,9 +339,29 @@ class Edge:
 
             key = model.cache_key(method, uri, query, viewer)
             entry = cache.get(key)
+            leader = self._inflight.get(key)
+            if entry is None and leader is not None:
+                # Request collapsing: CloudFront sends one request for an object many
+                # viewers ask for at once; the others wait for it and share the answer.
+                # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html#request-custom-traffic-spikes
+                await asyncio.shield(leader)
+                entry = cache.get(key)
             if entry is not None:
                 status, headers, body = serve_from_entry(entry, method, viewer, self.clock())
                 return Answer(status, list(headers), body, "cached", cache="hit")
+            if leader is None and method == "GET" and not any(h in viewer for h in PASS_THROUGH):
+                future = asyncio.get_running_loop().create_future()
+                self._inflight[key] = future
+                try:
+                    return await self._miss(method, uri, query, viewer, client, request_id, timings, key)
+                finally:
+                    del self._inflight[key]
+                    future.set_result(None)
+        return await self._miss(method, uri, query, viewer, client, request_id, timings, key)
+
+    async def _miss(self, method: str, uri: str, query: str, viewer: dict[str, str], client: str, request_id: str,
+                    timings: dict[str, float], key: Any) -> Answer:  # fmt: skip
+        model = self.distribution
         if model is not None:
             query = model.forwarded_query(query)
         headers = self.origin_headers(viewer, client)
