@@ -206,3 +206,12 @@ def response_headers(raw: tuple[tuple[bytes, bytes], ...]) -> list[tuple[str, st
             text = value.decode("latin-1")
         out.append((name.decode("latin-1"), text))
     return out
+
+
+def free_port_pair() -> int:
+    """A port p with p + 1 free too (edge and control API), bounded tries."""
+    for _ in range(50):
+        port = free_port()
+        if port < 65535 and port_free(port + 1):
+            return port
+    raise OSError("no two adjacent free ports on 127.0.0.1")
