@@ -68,11 +68,14 @@ def grant(template: dict[str, Any], *actions: str) -> dict[str, Any]:
     return out
 
 
-def with_error_caching(template: dict[str, Any], code: int, seconds: int) -> dict[str, Any]:
+def with_error_caching(template: dict[str, Any], code: int, seconds: int | None) -> dict[str, Any]:
+    """The template with CustomErrorResponses' ErrorCachingMinTTL for ``code`` set, or
+    removed (``None``: CloudFront's 10 s default)."""
     out = copy.deepcopy(template)
     config = out["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
     errors = [e for e in config.get("CustomErrorResponses", []) if int(e["ErrorCode"]) != code]
-    errors.append({"ErrorCode": code, "ErrorCachingMinTTL": seconds})
+    if seconds is not None:
+        errors.append({"ErrorCode": code, "ErrorCachingMinTTL": seconds})
     config["CustomErrorResponses"] = errors
     return out
 

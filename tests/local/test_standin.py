@@ -118,9 +118,12 @@ def fn_log() -> Log:
 
 
 @pytest.fixture(scope="module")
-def fn_stack(fn_log: Log) -> Iterator[LocalStack]:
-    """The stack's own template with the test function above (no zip needed)."""
-    with LocalStack(log=fn_log, concurrency=2, function_folder=FUNCTION, with_failover=False,
+def fn_stack(fn_log: Log, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The template with CloudFront's default error caching for 502 (10 s), and the test
+    function above (no zip needed)."""
+    template = write_template(with_error_caching(load_template(), 502, None),
+                              tmp_path_factory.mktemp("fn") / "default-error-caching.template")  # fmt: skip
+    with LocalStack(log=fn_log, concurrency=2, function_folder=FUNCTION, with_failover=False, template_path=template,
                     idle_timeout=1.0, header_timeout=1.0, function_wait=0.5) as stack:  # fmt: skip
         yield stack
 
@@ -280,11 +283,11 @@ def test_a_request_that_finds_no_free_worker_gets_a_503(fn_stack: LocalStack) ->
     """Two workers busy for 1 s, a 0.5 s wait: the third request is throttled."""
     results: list[tuple[int, bytes]] = []
 
-    def fetch() -> None:
-        status, _, body = request(fn_stack.edge, "GET", "/slow")
+    def fetch(i: int) -> None:
+        status, _, body = request(fn_stack.edge, "GET", f"/slow-{i}")  # distinct keys: no collapsing
         results.append((status, body))
 
-    threads = [threading.Thread(target=fetch) for _ in range(3)]
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(3)]
     for thread in threads:
         thread.start()
         time.sleep(0.05)
@@ -364,3 +367,14 @@ def test_failover_drill_through_the_routes_api(granted: LocalStack) -> None:
         assert control(granted, "POST", f"/buckets/{TWO}/up")[0] == 200
         granted.edge.cache.purge()
     assert request(granted.edge, "GET", "/index.html")[2] == b"hello from s3 bucket one\n"
+
+
+def test_concurrent_misses_for_one_object_are_collapsed(fn_stack: LocalStack, fn_log: Log) -> None:
+    fn_stack.edge.cache.purge()
+    since = len(fn_log)
+    with ThreadPoolExecutor(max_workers=5) as ex:
+        answers = list(ex.map(lambda _: request(fn_stack.edge, "GET", "/slow-collapsed"), range(5)))
+    assert [a[0] for a in answers] == [200] * 5 and len({a[2] for a in answers}) == 1
+    time.sleep(0.2)
+    lines = [line for line in fn_log[since:] if line.startswith("edge  GET /slow-collapsed")]
+    assert len(lines) == 5 and sum("cache=miss" in line for line in lines) == 1, lines
