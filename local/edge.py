@@ -301,6 +301,17 @@ class Edge:
         if not any(k.lower() == "server" for k, _ in headers):
             headers.append(("Server", "CloudFront"))
         head = request.method == "HEAD"
+        if answer.upstream is None and not head:
+            # A whole body: aiohttp sends headers and body in one write.
+            whole = web.Response(status=answer.status, body=answer.body)
+            for name, value in headers:
+                if name.lower() != "content-length":
+                    whole.headers.add(name, value)
+            if close:
+                whole.force_close()
+            await whole.prepare(request)
+            await whole.write_eof()
+            return whole, len(answer.body)
         response = web.StreamResponse(status=answer.status)
         length: int | None = None
         for name, value in headers:
