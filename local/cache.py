@@ -108,6 +108,8 @@ _MANAGED_ORP = {
 
 _NAMES = LocalNames()
 DEFAULT_ERROR_CACHING_MIN_TTL = 10.0  # custom-error-pages-expiration.html
+# 410: not in the guide's list, but custom-error-pages-expiration.html names it among the
+# codes whose no-store is honoured, which only matters for a code that is cached.
 ERRORS_ALWAYS_CACHED = frozenset({404, 405, 410, 414, 500, 501, 502, 503, 504})
 ERRORS_CACHED_WITH_MAX_AGE = frozenset({400, 403, 412, 415})
 ERRORS_HONOURING_NO_STORE = frozenset({404, 410, 414, 501})

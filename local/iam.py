@@ -599,6 +599,7 @@ class AccessModel:
         self.identity = identity
         self.mrap_policies = mrap_policies
         self.bucket_policies = dict(bucket_policies)
+        self._list_allowed: dict[tuple[str, str], bool] = {}  # (principal, bucket): no key in it
 
     @classmethod
     def from_template(cls, template: dict, names: LocalNames = LocalNames()) -> AccessModel:
@@ -691,7 +692,10 @@ class AccessModel:
         GET/HEAD object -> s3:GetObject; with versionId -> s3:GetObjectVersion (HEAD same as GET);
         other methods -> the matching write action (PutObject, DeleteObject...)."""
         principal = _role_session_to_role(principal_arn)
-        list_allowed, _ = self._check(principal, "s3:ListBucket", None, bucket)
+        list_allowed = self._list_allowed.get((principal, bucket))
+        if list_allowed is None:
+            list_allowed, _ = self._check(principal, "s3:ListBucket", None, bucket)
+            self._list_allowed[(principal, bucket)] = list_allowed
         if method.upper() == "OPTIONS":
             reason = "OPTIONS (CORS preflight) is not an operation a Multi-Region Access Point supports"
             return Authz(False, "", reason, list_allowed)

@@ -480,3 +480,12 @@ def test_wildcards():
     assert not wildcard_match("a.c", "abc")  # regex characters are literal
     assert wildcard_match("S3:Get*", "s3:getobject", ignore_case=True)
     assert not wildcard_match("S3:Get*", "s3:getobject")
+
+
+def test_list_allowed_is_per_bucket():
+    m = model(
+        grant(revoke(fresh(), "s3:ListBucket"), "s3:ListBucket", [mrap_resource(), bucket_resource("S3BucketOneName")])
+    )
+    assert get(m, bucket=ONE).list_allowed
+    assert not get(m, bucket=TWO).list_allowed
+    assert get(m, bucket=ONE).list_allowed  # asked again (the answer is memoised per bucket)
