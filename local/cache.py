@@ -388,6 +388,10 @@ class DistributionModel:
             return 0.0
         if {"no-store", "no-cache", "private"} & directives.keys():
             return self.min_ttl  # 0 (not cached) unless MinTTL > 0 overrides them
+        if self.min_ttl == 0 and "*" in (_header(headers, "vary") or "").replace(" ", "").split(","):
+            # Vary: * with MinTTL 0: every request goes to the origin (RequestAndResponseBehaviorCustomOrigin.html,
+            # "Content negotiation"); storing it would only ever be a miss.
+            return 0.0
         if lifetime is None:
             return max(self.min_ttl, self.default_ttl)
         return max(self.min_ttl, min(lifetime, self.max_ttl))
@@ -724,7 +728,8 @@ def serve_from_entry(
         inm = request_headers.get("if-none-match")
         ims = request_headers.get("if-modified-since")
         not_modified = False
-        if inm is not None:
+        # Without an ETag CloudFront ignores If-None-Match (RequestAndResponseBehaviorCustomOrigin.html, "Caching").
+        if inm is not None and etag is not None:
             not_modified = _etag_matches(inm, etag)
         elif ims is not None:
             modified = _header(entry.headers, "last-modified")

@@ -251,6 +251,12 @@ def test_success_ttl(min_ttl, headers, ttl):
     assert model(with_ttls(fresh(), min_ttl)).ttl(200, headers, generated=False) == ttl
 
 
+def test_vary_star_is_not_stored_while_min_ttl_is_0():
+    assert model(with_ttls(fresh(), 0)).ttl(200, [("Vary", "Origin, *")], generated=False) == 0
+    assert model(with_ttls(fresh(), 0)).ttl(200, [("Vary", "Origin")], generated=False) == 86400
+    assert model(with_ttls(fresh(), 5)).ttl(200, [("Vary", "*")], generated=False) == 86400
+
+
 def test_default_ttl_below_min_ttl_is_raised():
     assert model(with_ttls(fresh(), 100, default=10)).ttl(200, [], generated=False) == 100
 
@@ -593,6 +599,12 @@ def test_conditional_requests(headers, status):
     assert got == status
     if status == 304:
         assert body == b"" and headers_of(out, "ETag") == ['"abc"'] and headers_of(out, "Content-Type") == []
+
+
+def test_if_none_match_is_ignored_without_an_etag():
+    plain = Entry(200, [("Last-Modified", MODIFIED)], BODY, 1000.0, 60)
+    assert serve_from_entry(plain, "GET", {"if-none-match": "*"}, 1001.0)[0] == 200
+    assert serve_from_entry(plain, "GET", {"if-none-match": "*", "if-modified-since": MODIFIED}, 1001.0)[0] == 304
 
 
 @pytest.mark.parametrize(("if_range", "status"), [('"abc"', 206), ('"old"', 200), (MODIFIED, 206)])
