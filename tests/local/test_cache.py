@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 
-from local.cache import Cache, CacheKey, DistributionModel, Entry, age, serve_from_entry, x_cache
+from local.cache import (
+    Cache,
+    CacheKey,
+    DistributionModel,
+    Entry,
+    age,
+    revalidation_headers,
+    serve_from_entry,
+    x_cache,
+)
 from local.iam import TemplateError
 from local.template import load_template
 
@@ -438,7 +447,63 @@ def test_get_put_and_expiry():
     assert cache.get(k) is not None
     clock.now += 0.1
     assert cache.get(k) is None
+    assert cache.snapshot() == []  # only live entries are listed
+    assert cache.stale(k).body == b"x"  # held for a revalidation until replaced or evicted
+    cache.purge()
     assert len(cache) == 0 and cache.bytes == 0
+
+
+def test_revalidation_refresh_hit():
+    clock = Clock()
+    cache = Cache(model(), clock=clock)
+    k = key(cache.model)
+    cache.put(k, Entry(200, [("ETag", '"e1"'), ("Last-Modified", MODIFIED)], b"x", clock.now, 10))
+    assert cache.stale(k) is None  # still live
+    clock.now += 15
+    old = cache.stale(k)
+    assert revalidation_headers(old) == {"if-none-match": '"e1"', "if-modified-since": MODIFIED}
+    fresh_entry = cache.refresh(k, 30, [*old.headers, ("Cache-Control", "max-age=30")])
+    assert cache.get(k) is fresh_entry and age(fresh_entry, clock.now) == 0
+    assert ("Cache-Control", "max-age=30") in fresh_entry.headers
+    assert cache.bytes == fresh_entry.size + len(repr(k))
+    assert x_cache(200, hit=True, refreshed=True) == "RefreshHit from cloudfront"
+    clock.now += 30
+    assert cache.get(k) is None
+    assert cache.refresh(key(cache.model, "/absent"), 30) is None
+
+
+def test_stale_object_served_while_the_origin_fails():
+    clock = Clock()
+    m = model(with_errors(fresh(), e502=0, e503=20))
+    cache = Cache(m, clock=clock)
+    k = key(m)
+    cache.put(k, entry(ttl=10))
+    clock.now += 12
+    assert m.stale_for(404) is None and m.stale_for(403) is None  # a 4xx is returned as is
+    assert m.stale_for(500) == 10  # the 10 s default
+    assert m.stale_for(502) == 0  # served this once
+    assert m.stale_for(503) == 20
+    served = cache.extend(k, m.stale_for(503))
+    clock.now += 19
+    assert cache.get(k) is served and age(served, clock.now) == 31  # Age counts from the first store
+    clock.now += 1
+    assert cache.get(k) is None
+
+
+def test_expired_entries_make_room_first():
+    clock = Clock()
+    one = Entry(200, [], b"a" * 400, clock.now, 60)
+    cache = Cache(model(), clock=clock, max_bytes=3 * (one.size + 200))
+    keys = [key(cache.model, f"/{i}") for i in range(4)]
+    cache.put(keys[0], Entry(200, [], b"a" * 400, clock.now, 5))  # expires first, though used last
+    cache.put(keys[1], Entry(200, [], b"a" * 400, clock.now, 60))
+    cache.put(keys[2], Entry(200, [], b"a" * 400, clock.now, 60))
+    assert cache.get(keys[0]) is not None  # LRU order now 1, 2, 0
+    clock.now += 10
+    cache.get(keys[1])  # LRU order 2, 0, 1: plain LRU would drop 2
+    cache.put(keys[3], Entry(200, [], b"a" * 400, clock.now, 60))
+    assert cache.stale(keys[0]) is None and cache.get(keys[0]) is None
+    assert all(cache.get(k) is not None for k in keys[1:])
 
 
 def test_zero_ttl_is_not_stored_and_replaces():
