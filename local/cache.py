@@ -693,12 +693,16 @@ class Cache:
 
     def purge(self, paths: list[str] | None = None) -> int:
         """An invalidation: everything, or the entries whose path matches one of ``paths``
-        ("/a/b.txt" exactly, "/a/*" by prefix, "/*" all; every query string variant)."""
+        ("/a/b.txt" exactly, "/a/*" by prefix, "/*" all; every query string variant).
+        Returns how many live entries went (expired ones matching are dropped too, uncounted,
+        so the count matches what ``snapshot`` listed)."""
         with self._lock:
+            now = self.clock()
             doomed = [k for k in self._entries if paths is None or any(_matches(p, _uri(k)) for p in paths)]
+            live = sum(1 for k in doomed if now < self._entries[k].stored_at + self._entries[k].ttl)
             for key in doomed:
                 self._drop(key)
-            return len(doomed)
+            return live
 
     def snapshot(self) -> list[dict]:
         now = self.clock()
