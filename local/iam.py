@@ -181,6 +181,11 @@ class _Resolver:
             return f"AROALOCAL{logical.upper()}"
         raise TemplateError(f"Fn::GetAtt {logical}.{attribute} ({kind}) has no local value")
 
+    def exists(self, logical: str) -> bool:
+        """False for a resource whose ``Condition`` is false (CloudFormation does not create it)."""
+        condition = (self.resources.get(logical) or {}).get("Condition")
+        return condition is None or self.condition(condition)
+
     def _role_name(self, logical: str) -> str:
         if logical == self.role_id:
             return self.names.role_name
@@ -623,6 +628,8 @@ class AccessModel:
         mrap_policies, bucket_policies = [], {}
         for logical, resource in r.resources.items():
             kind = _type(resource)
+            if not r.exists(logical):
+                continue
             if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
                 props = r.resolve(resource.get("Properties") or {})
                 if names.role_name in props.get("Roles", []):

@@ -489,3 +489,20 @@ def test_list_allowed_is_per_bucket():
     assert get(m, bucket=ONE).list_allowed
     assert not get(m, bucket=TWO).list_allowed
     assert get(m, bucket=ONE).list_allowed  # asked again (the answer is memoised per bucket)
+
+
+def test_a_policy_resource_under_a_false_condition_does_not_exist():
+    t = fresh()
+    t["Conditions"]["TestNever"] = {"Fn::Equals": ["a", "b"]}
+    t["Resources"]["TestDenyAll"] = {
+        "Type": "AWS::IAM::Policy",
+        "Condition": "TestNever",
+        "Properties": {
+            "PolicyName": "deny",
+            "Roles": [{"Ref": "EdgeFunctionRole"}],
+            "PolicyDocument": {"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]},
+        },
+    }
+    assert get(model(t)).allowed
+    t["Conditions"]["TestNever"] = {"Fn::Equals": ["a", "a"]}
+    assert "explicit Deny" in get(model(t)).reason
