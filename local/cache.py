@@ -50,9 +50,12 @@ Sources (CloudFront Developer Guide unless a full URL is given):
   only on preflights).
 - Invalidation: Invalidation.html (paths start with ``/``; ``*`` only at the end).
 
+Expired entries stay until replaced or evicted: ``Cache.stale`` / ``revalidation_headers`` /
+``Cache.refresh`` (a 304: ``RefreshHit``) and ``DistributionModel.stale_for`` /
+``Cache.extend`` (a 5xx: the stale object is served) let the edge revalidate as CloudFront does.
+
 Simplifications (stated in the README): partial (206) responses and HEAD misses are not
-stored, ranges are served only from a stored full object; an expired entry is a miss (no
-conditional revalidation, so no ``RefreshHit``, and no stale object served on a 5xx);
+stored, ranges are served only from a stored full object;
 custom error pages (``ResponsePagePath``) are exposed as ``error_pages`` but not fetched;
 ``ServerTimingHeadersConfig`` is not modelled; one behavior (the default one).
 """
@@ -108,6 +111,8 @@ _MANAGED_ORP = {
 
 _NAMES = LocalNames()
 DEFAULT_ERROR_CACHING_MIN_TTL = 10.0  # custom-error-pages-expiration.html
+# 410: not in the guide's list, but custom-error-pages-expiration.html names it among the
+# codes whose no-store is honoured, which only matters for a code that is cached.
 ERRORS_ALWAYS_CACHED = frozenset({404, 405, 410, 414, 500, 501, 502, 503, 504})
 ERRORS_CACHED_WITH_MAX_AGE = frozenset({400, 403, 412, 415})
 ERRORS_HONOURING_NO_STORE = frozenset({404, 410, 414, 501})
@@ -386,6 +391,10 @@ class DistributionModel:
             return 0.0
         if {"no-store", "no-cache", "private"} & directives.keys():
             return self.min_ttl  # 0 (not cached) unless MinTTL > 0 overrides them
+        if self.min_ttl == 0 and "*" in (_header(headers, "vary") or "").replace(" ", "").split(","):
+            # Vary: * with MinTTL 0: every request goes to the origin (RequestAndResponseBehaviorCustomOrigin.html,
+            # "Content negotiation"); storing it would only ever be a miss.
+            return 0.0
         if lifetime is None:
             return max(self.min_ttl, self.default_ttl)
         return max(self.min_ttl, min(lifetime, self.max_ttl))
@@ -400,6 +409,14 @@ class DistributionModel:
         if lifetime is None:
             return floor
         return max(floor, min(lifetime, self.max_ttl))
+
+    def stale_for(self, status: int) -> float | None:
+        """When the origin answers ``status`` for an expired object still held: None = return
+        the error (any 4xx), else serve the stale object for this many seconds (5xx: the
+        error caching minimum TTL; 0 = this once). HTTPStatusCodes.html."""
+        if status < 500:
+            return None
+        return self.error_min_ttl.get(status, DEFAULT_ERROR_CACHING_MIN_TTL)
 
     def response_headers(
         self, request_headers: dict[str, str], response_headers: list[tuple[str, str]]
@@ -550,11 +567,26 @@ def age(entry: Entry, now: float) -> int:
     return max(0, int(now - entry.stored_at))
 
 
-def x_cache(status: int, hit: bool) -> str:
-    """CloudFront's X-Cache value: errors say Error whether cached or not."""
+def x_cache(status: int, hit: bool, refreshed: bool = False) -> str:
+    """CloudFront's X-Cache value: errors say Error whether cached or not; an expired
+    object the origin confirmed with a 304 is a RefreshHit."""
     if status >= 400:
         return "Error from cloudfront"
+    if refreshed:
+        return "RefreshHit from cloudfront"
     return "Hit from cloudfront" if hit else "Miss from cloudfront"
+
+
+def revalidation_headers(entry: Entry) -> dict[str, str]:
+    """The conditional headers CloudFront sends when it revalidates an expired object."""
+    out = {}
+    etag = _header(entry.headers, "etag")
+    modified = _header(entry.headers, "last-modified")
+    if etag:
+        out["if-none-match"] = etag
+    if modified:
+        out["if-modified-since"] = modified
+    return out
 
 
 def _key_size(key: Any) -> int:
@@ -591,39 +623,86 @@ class Cache:
         self._bytes -= entry.size + _key_size(key)
 
     def get(self, key: Any) -> Entry | None:
-        """The live entry (and marks it recently used); None when absent or expired."""
+        """The live entry (and marks it recently used); None when absent or expired. An
+        expired entry stays (see ``stale``) until it is replaced, purged or evicted."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if self.clock() >= entry.stored_at + entry.ttl:
-                self._drop(key)
+            if entry is None or self.clock() >= entry.stored_at + entry.ttl:
                 return None
             self._entries.move_to_end(key)
             return entry
 
+    def stale(self, key: Any) -> Entry | None:
+        """The expired entry for the key, if still held: what CloudFront revalidates with
+        ``revalidation_headers`` and serves while the origin answers 5xx."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or self.clock() < entry.stored_at + entry.ttl:
+                return None
+            return entry
+
+    def refresh(self, key: Any, ttl: float, headers: list[tuple[str, str]] | None = None) -> Entry | None:
+        """The origin answered 304 to a revalidation (X-Cache: RefreshHit): the entry lives
+        ``ttl`` more seconds from now (``model.ttl`` of its headers updated with the 304's),
+        its Age starts again, and ``headers`` (if given) replace the stored ones."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._drop(key)
+            new = Entry(entry.status, list(headers) if headers is not None else entry.headers, entry.body,
+                        self.clock(), ttl)  # fmt: skip
+            self._store(key, new)
+            return new
+
+    def extend(self, key: Any, seconds: float) -> Entry | None:
+        """The origin answered 5xx for an expired entry: CloudFront serves the stale object
+        and keeps serving it for the error caching minimum TTL (HTTPStatusCodes.html, "The
+        requested object is in the edge cache"). Its Age keeps counting from the first store."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            now = self.clock()
+            new = Entry(entry.status, entry.headers, entry.body, entry.stored_at, (now - entry.stored_at) + seconds)
+            self._entries[key] = new
+            return new
+
     def put(self, key: Any, entry: Entry) -> None:
         """Store (replacing any entry for the key); a TTL of 0 or an entry larger than the
-        whole cache stores nothing. Evicts least recently used entries to fit."""
-        size = entry.size + _key_size(key)
+        whole cache stores nothing. Makes room by dropping expired entries first, then the
+        least recently used ones."""
         with self._lock:
             if key in self._entries:
                 self._drop(key)
-            if entry.ttl <= 0 or size > self.max_bytes:
-                return
-            while self._bytes + size > self.max_bytes and self._entries:
-                self._drop(next(iter(self._entries)))
-            self._entries[key] = entry
-            self._bytes += size
+            if entry.ttl > 0:
+                self._store(key, entry)
+
+    def _store(self, key: Any, entry: Entry) -> None:
+        size = entry.size + _key_size(key)
+        if size > self.max_bytes:
+            return
+        if self._bytes + size > self.max_bytes:
+            now = self.clock()
+            for old in [k for k, e in self._entries.items() if now >= e.stored_at + e.ttl]:
+                self._drop(old)
+        while self._bytes + size > self.max_bytes and self._entries:
+            self._drop(next(iter(self._entries)))
+        self._entries[key] = entry
+        self._bytes += size
 
     def purge(self, paths: list[str] | None = None) -> int:
         """An invalidation: everything, or the entries whose path matches one of ``paths``
-        ("/a/b.txt" exactly, "/a/*" by prefix, "/*" all; every query string variant)."""
+        ("/a/b.txt" exactly, "/a/*" by prefix, "/*" all; every query string variant).
+        Returns how many live entries went (expired ones matching are dropped too, uncounted,
+        so the count matches what ``snapshot`` listed)."""
         with self._lock:
+            now = self.clock()
             doomed = [k for k in self._entries if paths is None or any(_matches(p, _uri(k)) for p in paths)]
+            live = sum(1 for k in doomed if now < self._entries[k].stored_at + self._entries[k].ttl)
             for key in doomed:
                 self._drop(key)
-            return len(doomed)
+            return live
 
     def snapshot(self) -> list[dict]:
         now = self.clock()
@@ -722,7 +801,8 @@ def serve_from_entry(
         inm = request_headers.get("if-none-match")
         ims = request_headers.get("if-modified-since")
         not_modified = False
-        if inm is not None:
+        # Without an ETag CloudFront ignores If-None-Match (RequestAndResponseBehaviorCustomOrigin.html, "Caching").
+        if inm is not None and etag is not None:
             not_modified = _etag_matches(inm, etag)
         elif ims is not None:
             modified = _header(entry.headers, "last-modified")

@@ -181,6 +181,11 @@ class _Resolver:
             return f"AROALOCAL{logical.upper()}"
         raise TemplateError(f"Fn::GetAtt {logical}.{attribute} ({kind}) has no local value")
 
+    def exists(self, logical: str) -> bool:
+        """False for a resource whose ``Condition`` is false (CloudFormation does not create it)."""
+        condition = (self.resources.get(logical) or {}).get("Condition")
+        return condition is None or self.condition(condition)
+
     def _role_name(self, logical: str) -> str:
         if logical == self.role_id:
             return self.names.role_name
@@ -599,6 +604,7 @@ class AccessModel:
         self.identity = identity
         self.mrap_policies = mrap_policies
         self.bucket_policies = dict(bucket_policies)
+        self._list_allowed: dict[tuple[str, str], bool] = {}  # (principal, bucket): no key in it
 
     @classmethod
     def from_template(cls, template: dict, names: LocalNames = LocalNames()) -> AccessModel:
@@ -622,6 +628,8 @@ class AccessModel:
         mrap_policies, bucket_policies = [], {}
         for logical, resource in r.resources.items():
             kind = _type(resource)
+            if not r.exists(logical):
+                continue
             if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
                 props = r.resolve(resource.get("Properties") or {})
                 if names.role_name in props.get("Roles", []):
@@ -691,7 +699,10 @@ class AccessModel:
         GET/HEAD object -> s3:GetObject; with versionId -> s3:GetObjectVersion (HEAD same as GET);
         other methods -> the matching write action (PutObject, DeleteObject...)."""
         principal = _role_session_to_role(principal_arn)
-        list_allowed, _ = self._check(principal, "s3:ListBucket", None, bucket)
+        list_allowed = self._list_allowed.get((principal, bucket))
+        if list_allowed is None:
+            list_allowed, _ = self._check(principal, "s3:ListBucket", None, bucket)
+            self._list_allowed[(principal, bucket)] = list_allowed
         if method.upper() == "OPTIONS":
             reason = "OPTIONS (CORS preflight) is not an operation a Multi-Region Access Point supports"
             return Authz(False, "", reason, list_allowed)

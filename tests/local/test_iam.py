@@ -480,3 +480,29 @@ def test_wildcards():
     assert not wildcard_match("a.c", "abc")  # regex characters are literal
     assert wildcard_match("S3:Get*", "s3:getobject", ignore_case=True)
     assert not wildcard_match("S3:Get*", "s3:getobject")
+
+
+def test_list_allowed_is_per_bucket():
+    m = model(
+        grant(revoke(fresh(), "s3:ListBucket"), "s3:ListBucket", [mrap_resource(), bucket_resource("S3BucketOneName")])
+    )
+    assert get(m, bucket=ONE).list_allowed
+    assert not get(m, bucket=TWO).list_allowed
+    assert get(m, bucket=ONE).list_allowed  # asked again (the answer is memoised per bucket)
+
+
+def test_a_policy_resource_under_a_false_condition_does_not_exist():
+    t = fresh()
+    t["Conditions"]["TestNever"] = {"Fn::Equals": ["a", "b"]}
+    t["Resources"]["TestDenyAll"] = {
+        "Type": "AWS::IAM::Policy",
+        "Condition": "TestNever",
+        "Properties": {
+            "PolicyName": "deny",
+            "Roles": [{"Ref": "EdgeFunctionRole"}],
+            "PolicyDocument": {"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]},
+        },
+    }
+    assert get(model(t)).allowed
+    t["Conditions"]["TestNever"] = {"Fn::Equals": ["a", "a"]}
+    assert "explicit Deny" in get(model(t)).reason
