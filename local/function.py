@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -95,11 +96,13 @@ class _Worker:
         for line in self.proc.stderr:
             log(line.rstrip("\n"))
 
-    def invoke(self, event: dict[str, Any]) -> Outcome:
+    def invoke(self, event: dict[str, Any], timeout: float | None = None) -> Outcome:
         assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(json.dumps({"event": event}) + "\n")
             self.proc.stdin.flush()
+            if timeout is not None and not select.select([self.answers], [], [], timeout)[0]:
+                raise FunctionError(f"the function timed out after {timeout:g} s (the template's Timeout)")
             line = self.answers.readline()
         except (BrokenPipeError, OSError) as exc:
             raise FunctionError(f"function process failed: {exc}") from None
@@ -134,6 +137,7 @@ class FunctionPool:
         log: Any = None,
         owned_dir: Path | None = None,
         wait: float = 10.0,
+        timeout: float | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a function pool needs at least one worker")
@@ -141,6 +145,7 @@ class FunctionPool:
         self.python = python or default_python()
         self.size = size
         self.wait = wait
+        self.timeout = timeout  # the function's Timeout: a stuck invocation is killed, 503
         self._env = env or role_environment()
         self._log = log or (lambda line: None)
         self._owned_dir = owned_dir
@@ -209,7 +214,7 @@ class FunctionPool:
         """Run one invocation; ``deadline`` (time.monotonic()) bounds the wait for a worker."""
         worker = self._acquire(time.monotonic() + self.wait if deadline is None else deadline)
         try:
-            outcome = worker.invoke(event)
+            outcome = worker.invoke(event, self.timeout)
         except BaseException:
             worker.close()  # crashed or interrupted: replaced on demand
             self._release_slot()

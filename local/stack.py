@@ -83,11 +83,14 @@ class LocalStack:
             self.mrap = MrapEndpoint(self.buckets, credentials, log=log, access=self.access, loop=self.loop)
             self._closers.append(self.mrap.close)
             env = function_env or role_environment()
+            # The distribution's own origin and behavior settings, and the function's
+            # Timeout, from the template.
+            cfg = edge_settings(self.template)
+            pool = {"size": concurrency, "env": env, "log": log, "wait": function_wait, "timeout": cfg.function_timeout}
             if function_folder is not None:
-                self.function = FunctionPool(function_folder, size=concurrency, env=env, log=log, wait=function_wait)
+                self.function = FunctionPool(function_folder, **pool)
             else:
-                self.function = FunctionPool.from_zip(zip_path, size=concurrency, env=env, log=log,
-                                                      wait=function_wait)  # fmt: skip
+                self.function = FunctionPool.from_zip(zip_path, **pool)
             self._closers.append(self.function.close)
             moto_host, moto_port = self.buckets.endpoint
             resolver = {
@@ -95,8 +98,6 @@ class LocalStack:
                 # The failover origin is a plain bucket: path-style on moto.
                 settings.FAILOVER_DOMAIN: (moto_host, moto_port, f"/{settings.FAILOVER_BUCKET}"),
             }
-            # The distribution's own origin and behavior settings, from the template.
-            cfg = edge_settings(self.template)
             timeouts = {"read_timeout": cfg.read_timeout, "keepalive_timeout": cfg.keepalive_timeout,
                         "ssl_protocols": cfg.ssl_protocols}  # fmt: skip
             failover = Origin(settings.FAILOVER_DOMAIN, custom_headers={cfg.failover_header: "true"}, **timeouts)

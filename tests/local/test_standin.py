@@ -382,3 +382,18 @@ def test_concurrent_misses_for_one_object_are_collapsed(fn_stack: LocalStack, fn
     time.sleep(0.2)
     lines = [line for line in fn_log[since:] if line.startswith("edge  GET /slow-collapsed")]
     assert len(lines) == 5 and sum("cache=miss" in line for line in lines) == 1, lines
+
+
+def test_a_stuck_invocation_is_killed_at_the_templates_timeout(fn_stack: LocalStack) -> None:
+    assert fn_stack.function.timeout == 5.0  # EdgeFunction's Timeout in the template
+    from local.function import FunctionError
+
+    with FunctionPool(FUNCTION, size=1, timeout=0.5) as pool:
+        event = {"Records": [{"cf": {"request": {"uri": "/hang", "querystring": "", "headers": {}}}}]}
+        started = time.monotonic()
+        with pytest.raises(FunctionError, match="timed out"):
+            pool.invoke(event)
+        assert time.monotonic() - started < 5
+        event["Records"][0]["cf"]["request"]["uri"] = "/echo-next"
+        assert pool.invoke(event).result["status"] == "200"  # a fresh worker took its place
+        assert pool.live == 1 and pool.spawned == 2
