@@ -197,7 +197,7 @@ class Edge:
         self.cache = cache  # local.cache.Cache, or None: every request is a miss
         self.mrap_outcome = mrap_outcome or (lambda cf_id: None)
         self.max_cached_body = max_cached_body
-        self.clock = cache.clock if cache is not None else clock
+        self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=invoke_threads, thread_name_prefix="edge-invoke")
         self._inflight: dict[Any, asyncio.Future[None]] = {}
         self._own_loop = loop is None
@@ -210,6 +210,10 @@ class Edge:
     @property
     def url(self) -> str:
         return f"http://{self.address[0]}:{self.address[1]}"
+
+    def clock(self) -> float:
+        """The cache's clock (tests move it), else time.monotonic."""
+        return self.cache.clock() if self.cache is not None else self._clock()
 
     # --- the viewer request --------------------------------------------------------------
 
@@ -291,7 +295,8 @@ class Edge:
         if answer.status >= 400:
             x_cache = "Error from cloudfront"
         else:
-            x_cache = "Hit from cloudfront" if answer.cache == "hit" else "Miss from cloudfront"
+            x_cache = {"hit": "Hit from cloudfront", "stale": "Hit from cloudfront",
+                       "refresh": "RefreshHit from cloudfront"}.get(answer.cache, "Miss from cloudfront")  # fmt: skip
         headers += [
             ("Via", f"1.1 {EDGE_ID}.cloudfront.net (CloudFront)"),
             ("X-Cache", x_cache),
@@ -376,16 +381,53 @@ class Edge:
         if model is not None:
             query = model.forwarded_query(query)
         headers = self.origin_headers(viewer, client)
+        # An expired object still held is revalidated: CloudFront asks the origin with
+        # its ETag / Last-Modified (a 304 makes it a RefreshHit), and serves it stale when
+        # the origin answers 5xx (HTTPStatusCodes.html, Expiration.html).
+        stale = None
+        if key is not None and method == "GET" and not any(h in viewer for h in PASS_THROUGH):
+            stale = self.cache.stale(key)
+            if stale is not None:
+                from .cache import revalidation_headers
+
+                headers.update({name: [value] for name, value in revalidation_headers(stale).items()})
         answer = await self.through_origin(method, uri, query, headers, self.primary, request_id, timings, "fn")
         failover = self.behavior.failover
         if failover is not None and answer.status in self.behavior.failover_codes and not answer.generated:
             answer.discard()
             answer = await self.through_origin(method, uri, query, headers, failover, request_id, timings, "fn2")
             answer.decision += "+failover"
+        if stale is not None:
+            kept = self.revalidated(key, stale, answer, viewer)
+            if kept is not None:
+                answer.discard()
+                return kept
         if key is not None:
             answer.cache = "miss"
             await self.store(key, method, viewer, answer)
         return answer
+
+    def revalidated(self, key: Any, stale: Any, answer: Answer, viewer: dict[str, str]) -> Answer | None:
+        """The cached object again after a revalidation: 304 (RefreshHit), or 5xx (stale)."""
+        from .cache import serve_from_entry
+
+        entry, label = None, ""
+        if answer.status == 304:
+            fresh = {k.lower() for k, _ in answer.headers}
+            merged = [(k, v) for k, v in stale.headers if k.lower() not in fresh | {"date"}]
+            merged += [(k, v) for k, v in answer.headers if k.lower() in ("etag", "last-modified", "cache-control",
+                                                                           "expires")]  # fmt: skip
+            entry = self.cache.refresh(key, self.distribution.ttl(stale.status, merged, False), merged)
+            label = "refresh"
+        elif answer.status >= 500:
+            seconds = self.distribution.stale_for(answer.status)
+            if seconds is not None:
+                entry = self.cache.extend(key, seconds) or stale
+                label = "stale"
+        if entry is None:
+            return None
+        status, headers, body = serve_from_entry(entry, "GET", viewer, self.clock())
+        return Answer(status, list(headers), body, f"{answer.decision} origin={answer.status}", cache=label)
 
     async def store(self, key: Any, method: str, viewer: dict[str, str], answer: Answer) -> None:
         """Cache a full answer to a GET (or another cached method, never HEAD: no body)."""

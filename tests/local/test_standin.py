@@ -397,3 +397,30 @@ def test_a_stuck_invocation_is_killed_at_the_templates_timeout(fn_stack: LocalSt
         event["Records"][0]["cf"]["request"]["uri"] = "/echo-next"
         assert pool.invoke(event).result["status"] == "200"  # a fresh worker took its place
         assert pool.live == 1 and pool.spawned == 2
+
+
+def test_an_expired_object_is_revalidated_and_served_stale_on_5xx(granted: LocalStack) -> None:
+    for bucket in (ONE, TWO):
+        granted.buckets.put(bucket, "short.txt", b"short-lived", "text/plain", CacheControl="max-age=60")
+    cache = granted.edge.cache
+    cache.purge()
+    offset = [0.0]
+    cache.clock = lambda: time.monotonic() + offset[0]
+    try:
+        first = request(granted.edge, "GET", "/short.txt")
+        assert first[1]["x-cache"] == "Miss from cloudfront"
+        offset[0] += 61  # expired: CloudFront asks the origin with If-None-Match, S3 says 304
+        status, headers, body = request(granted.edge, "GET", "/short.txt")
+        assert (status, body, headers["x-cache"]) == (200, b"short-lived", "RefreshHit from cloudfront")
+        assert headers["age"] == "0"
+        assert request(granted.edge, "GET", "/short.txt")[1]["x-cache"] == "Hit from cloudfront"
+        offset[0] += 61
+        granted.mrap.mark_down(ONE)
+        granted.mrap.mark_down(TWO)  # the origin answers 503: the stale object is served
+        status, headers, body = request(granted.edge, "GET", "/short.txt")
+        assert (status, body, headers["x-cache"]) == (200, b"short-lived", "Hit from cloudfront")
+    finally:
+        cache.clock = time.monotonic
+        granted.mrap.mark_down(ONE, False)
+        granted.mrap.mark_down(TWO, False)
+        cache.purge()
