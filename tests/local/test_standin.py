@@ -424,3 +424,21 @@ def test_an_expired_object_is_revalidated_and_served_stale_on_5xx(granted: Local
         granted.mrap.mark_down(ONE, False)
         granted.mrap.mark_down(TWO, False)
         cache.purge()
+
+
+def test_framing_and_header_limits_at_the_edge(fn_stack: LocalStack, fn_log: Log) -> None:
+    address = fn_stack.edge.address
+    since = len(fn_log)
+    # Cut off mid-headers (the client closes its side): never processed.
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(b"GET /echo-cut-off HTTP/1.1\r\nHost: x\r\nX-A: 1")
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(1024) == b""
+    many = b"".join(b"X-H%d: v\r\n" % i for i in range(150))  # more than 100 headers
+    assert b" 400 " in raw_exchange(address, b"GET /echo-many HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")[:20]
+    huge = b"GET /echo-huge HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"
+    assert b" 400 " in raw_exchange(address, huge)[:20]
+    bad_length = b"GET /echo-length HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n"
+    assert b" 400 " in raw_exchange(address, bad_length)[:20]
+    time.sleep(0.2)
+    assert not any(name in line for line in fn_log[since:] for name in ("cut-off", "echo-many", "echo-huge"))
