@@ -51,11 +51,13 @@ from .s3auth import Credential, S3Error, WireRequest, verify_s3_request
 from .web import HttpServer, LoopThread, response_headers
 
 FORWARDED_HEADERS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range")
-# What moto adds that S3 never sends, and what this endpoint sets itself.
+# What moto adds that S3 never sends (its own ids, blanket CORS, request headers it echoes
+# from the upload), and what this endpoint sets itself.
 DROPPED_RESPONSE_HEADERS = frozenset(
     {"server", "date", "connection", "keep-alive", "transfer-encoding", "x-amzn-requestid", "x-amz-request-id",
      "x-amz-id-2", "access-control-allow-origin", "access-control-allow-methods", "access-control-allow-headers",
-     "access-control-expose-headers", "access-control-max-age", "access-control-allow-credentials"}
+     "access-control-expose-headers", "access-control-max-age", "access-control-allow-credentials",
+     "x-amz-content-sha256", "x-amz-sdk-checksum-algorithm"}
 )  # fmt: skip
 MAX_BODY = 1024 * 1024  # the MRAP serves reads; a bigger upload is refused before it is read
 CHUNK = 64 * 1024
