@@ -100,6 +100,7 @@ class RssSampler(threading.Thread):
 async def phase(base: str, keys: list[str], files: dict[str, bytes], viewers: int, deadline: float) -> dict:
     """``viewers`` concurrent viewers, one connection each, ``len(keys)`` requests in all."""
     latencies: list[float] = []
+    problems: list[str] = []
     lost = corrupted = 0
     queue: asyncio.Queue[str] = asyncio.Queue()
     for key in keys:
@@ -122,6 +123,8 @@ async def phase(base: str, keys: list[str], files: dict[str, bytes], viewers: in
                 latencies.append(time.perf_counter() - t0)
                 if status != 200 or body != files[key]:
                     corrupted += 1
+                    if len(problems) < 5:
+                        problems.append(f"{key}: {status}, {len(body)} of {len(files[key])} bytes, {body[:120]!r}")
 
     started = time.perf_counter()
     await asyncio.wait_for(asyncio.gather(*(viewer() for _ in range(viewers))), timeout=deadline)
@@ -136,6 +139,7 @@ async def phase(base: str, keys: list[str], files: dict[str, bytes], viewers: in
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1) if latencies else None,
         "max_ms": round(latencies[-1] * 1000, 1) if latencies else None,
         "rps": round(len(latencies) / elapsed, 1),
+        "problems": problems,
     }
 
 
@@ -170,7 +174,8 @@ def main() -> int:
         lines.append(line)
         if "Ctrl-C stops everything" in line:
             break
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # drain the access log
+    access_log: list[str] = []
+    threading.Thread(target=lambda: access_log.extend(proc.stdout), daemon=True).start()  # drain it
     base, control = f"http://127.0.0.1:{args.port}", f"http://127.0.0.1:{args.port + 1}"
     sampler = RssSampler(proc.pid)
     sampler.start()
@@ -194,8 +199,13 @@ def main() -> int:
     for name, r in results.items():
         print(f"{name:36s} {r['requests']:5d} req  lost {r['lost']}  corrupted {r['corrupted']}  "
               f"p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms  max {r['max_ms']} ms  {r['rps']} req/s")  # fmt: skip
+        for problem in r["problems"]:
+            print(f"    not as expected: {problem}")
     print(f"peak RSS of the whole stack (edge, MRAP, moto, function workers): {peak / 2**20:.1f} MiB")
     print(json.dumps({"results": results, "peak_rss_mib": round(peak / 2**20, 1)}))
+    unusual = [line.rstrip() for line in access_log if line.startswith("edge ") and " -> 200 " not in line]
+    for line in unusual[:5]:
+        print(f"    stand-in log: {line}")
     bad = sum(r["lost"] + r["corrupted"] for r in results.values())
     p99 = max(r["p99_ms"] or 0 for name, r in results.items() if name.startswith("200"))
     if bad or p99 >= 2000:
