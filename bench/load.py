@@ -203,6 +203,9 @@ def main() -> int:
             print(f"    not as expected: {problem}")
     print(f"peak RSS of the whole stack (edge, MRAP, moto, function workers): {peak / 2**20:.1f} MiB")
     print(json.dumps({"results": results, "peak_rss_mib": round(peak / 2**20, 1)}))
+    log_path = site.with_suffix(".log")
+    log_path.write_text("".join(access_log))
+    print(f"the stand-in's log: {log_path}")
     unusual = [line.rstrip() for line in access_log if line.startswith("edge ") and " -> 200 " not in line]
     for line in unusual[:5]:
         print(f"    stand-in log: {line}")

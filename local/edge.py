@@ -274,7 +274,12 @@ class Edge:
             answer = Answer(403, [("Content-Type", "text/plain")], BODY_REFUSED, "refused-body")
             close = True
         else:
-            answer = await self.handle(method, uri, query, viewer, request.remote or "127.0.0.1", request_id, timings)
+            try:
+                answer = await self.handle(method, uri, query, viewer, request.remote or "127.0.0.1", request_id,
+                                           timings)  # fmt: skip
+            except Exception as exc:  # a fault of the stand-in itself: a 502 and a log line, never a hang
+                self.log(f"edge  internal error on {method} {uri}: {type(exc).__name__}: {exc}")
+                answer = Answer(502, [("Content-Type", "text/plain")], b"502 ERROR: local edge fault\n", "edge-error")
         try:
             response, sent = await self.respond(request, answer, viewer, request_id, close)
         finally:

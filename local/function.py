@@ -101,8 +101,11 @@ class _Worker:
         try:
             self.proc.stdin.write(json.dumps({"event": event}) + "\n")
             self.proc.stdin.flush()
-            if timeout is not None and not select.select([self.answers], [], [], timeout)[0]:
-                raise FunctionError(f"the function timed out after {timeout:g} s (the template's Timeout)")
+            if timeout is not None:
+                poller = select.poll()  # not select(): descriptors above 1023 under load
+                poller.register(self.answers.fileno(), select.POLLIN)
+                if not poller.poll(timeout * 1000):
+                    raise FunctionError(f"the function timed out after {timeout:g} s (the template's Timeout)")
             line = self.answers.readline()
         except (BrokenPipeError, OSError) as exc:
             raise FunctionError(f"function process failed: {exc}") from None

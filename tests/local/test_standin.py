@@ -442,3 +442,17 @@ def test_framing_and_header_limits_at_the_edge(fn_stack: LocalStack, fn_log: Log
     assert b" 400 " in raw_exchange(address, bad_length)[:20]
     time.sleep(0.2)
     assert not any(name in line for line in fn_log[since:] for name in ("cut-off", "echo-many", "echo-huge"))
+
+
+def test_a_worker_started_under_load_can_have_a_high_descriptor() -> None:
+    """Under 1,000 viewers a worker's pipe can be descriptor 1024 or above (select() fails there)."""
+    import os
+
+    fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with FunctionPool(FUNCTION, size=1, timeout=5) as pool:
+            event = {"Records": [{"cf": {"request": {"uri": "/echo-fd", "querystring": "", "headers": {}}}}]}
+            assert pool.invoke(event).result["status"] == "200"
+    finally:
+        for fd in fds:
+            os.close(fd)
