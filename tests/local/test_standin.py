@@ -456,3 +456,17 @@ def test_a_worker_started_under_load_can_have_a_high_descriptor() -> None:
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def test_bodies_above_the_bound_stream_through_uncached(granted: LocalStack) -> None:
+    body = bytes(range(256)) * 64  # 16 KiB
+    put_everywhere(granted, "big.bin", body)
+    granted.edge.cache.purge()
+    bound, granted.edge.max_cached_body = granted.edge.max_cached_body, 4096
+    try:
+        answers = [request(granted.edge, "GET", "/big.bin") for _ in range(2)]
+    finally:
+        granted.edge.max_cached_body = bound
+    assert all(status == 200 and got == body for status, _, got in answers)
+    assert [h["x-cache"] for _, h, _ in answers] == ["Miss from cloudfront"] * 2
+    assert not any("/big.bin" in e["key"] for e in granted.edge.cache.snapshot())
