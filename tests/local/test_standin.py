@@ -470,3 +470,12 @@ def test_bodies_above_the_bound_stream_through_uncached(granted: LocalStack) -> 
     assert all(status == 200 and got == body for status, _, got in answers)
     assert [h["x-cache"] for _, h, _ in answers] == ["Miss from cloudfront"] * 2
     assert not any("/big.bin" in e["key"] for e in granted.edge.cache.snapshot())
+
+
+def test_fifty_concurrent_calls_start_no_more_workers_than_the_size() -> None:
+    with FunctionPool(FUNCTION, size=3, wait=60) as pool:
+        event = {"Records": [{"cf": {"request": {"uri": "/echo-pool", "querystring": "", "headers": {}}}}]}
+        with ThreadPoolExecutor(max_workers=50) as ex:
+            outcomes = list(ex.map(lambda _: pool.invoke(event), range(50)))
+        assert all(o.result["status"] == "200" for o in outcomes)
+        assert pool.spawned <= 3 and pool.live <= 3
