@@ -9,7 +9,7 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 ZIP := lambda/deployment-package.zip
 
-.PHONY: venv package test lint lint-template demo bench deploy smoke destroy prune-versions clean
+.PHONY: venv package test lint lint-template demo bench bench-load deploy smoke destroy prune-versions clean
 .PHONY: buckets destroy-buckets replication-check routes failover failback logs
 
 venv: $(STAMP)
@@ -49,12 +49,20 @@ lint-template: $(STAMP) $(TOOLS_STAMP)
 test: lint lint-template package
 	$(BIN)/python -m pytest
 
-# The whole path locally: edge :8080 -> function (the zip) -> MRAP -> buckets.
+# The whole path locally: edge :PORT -> function (the zip) -> MRAP -> buckets; control on
+# PORT+1. SITE=folder seeds both buckets from it (the farther one REPLICATION_DELAY s later).
+PORT ?= 8080
+SITE ?=
+REPLICATION_DELAY ?= 5
 demo: package
-	$(BIN)/python -m local
+	$(BIN)/python -m local --port $(PORT) --replication-delay $(REPLICATION_DELAY) $(if $(SITE),--site "$(SITE)")
 
 bench: package
 	$(BIN)/python bench/run.py --zip $(ZIP)
+
+# The local stand-in under load: 1,000 concurrent viewers, p99 at 200, peak RSS (README).
+bench-load: package
+	$(BIN)/python bench/load.py --zip $(ZIP)
 
 # The AWS path (needs the AWS CLI and credentials; see README "Deploy").
 deploy: $(STAMP)

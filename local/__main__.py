@@ -1,96 +1,114 @@
 """``make demo``: the whole path on this machine, until Ctrl-C.
 
-    python -m local [--port 8080] [--zip lambda/deployment-package.zip]
+    python -m local [--port 8080] [--site FOLDER] [--replication-delay 5] [--zip ...] [--template ...]
 
-Starts the buckets (moto), the MRAP endpoint, the function from the deployment zip
-and the edge on 127.0.0.1, prints what to curl, and logs each request's decision.
-A small control server (edge port + 1) marks buckets down or passive.
+Starts the buckets (moto), the MRAP endpoint, the function from the deployment zip,
+the edge on 127.0.0.1:PORT and the control API on PORT+1, prints what to try, and
+logs one line per request.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
 from pathlib import Path
 
 from . import settings
-from .httputil import BackgroundServer, Handler
+from .function import FunctionError
 from .stack import DEFAULT_ZIP, LocalStack
+from .template import TEMPLATE
+from .web import port_free
 
 
-def control_server(stack: LocalStack, port: int) -> BackgroundServer:
-    """POST /buckets/<name>/(down|up|active|passive): change the MRAP's routing."""
+def banner(stack: LocalStack, port: int, zip_path: Path, site: Path | None, delay: float) -> str:
+    edge = stack.edge.url
+    ctl = stack.control.url if stack.control else f"http://127.0.0.1:{port + 1}"
+    moto = "http://{}:{}".format(*stack.buckets.endpoint)
+    one, two = (b.name for b in settings.BUCKETS)
+    near, far = sorted(settings.BUCKETS, key=lambda b: b.latency_ms)
+    first = stack.seeded[0] if stack.seeded else "index.html"
+    if site is not None:
+        seeded = f"{len(stack.seeded)} files from {site}"
+        seeded += f" (in {far.name} after {delay:g} s: replication)" if delay else ""
+    else:
+        seeded = "index.html says which bucket answered"
+    from urllib.parse import quote
 
-    def serve(h: Handler) -> None:
-        parts = h.path.strip("/").split("/")
-        try:
-            if h.command != "POST" or len(parts) != 3 or parts[0] != "buckets":
-                raise KeyError(f"{h.command} {h.path}")
-            _, bucket, action = parts
-            if action in ("down", "up"):
-                stack.mrap.mark_down(bucket, action == "down")
-            elif action in ("active", "passive"):
-                stack.mrap.set_traffic_dial(bucket, 100 if action == "active" else 0)
-            else:
-                raise KeyError(action)
-        except (KeyError, ValueError) as exc:
-            h.send_all(400, [("Content-Type", "text/plain")], f"cannot do that: {exc}\n".encode())
-            return
-        routes = [r.__dict__ for r in stack.mrap.routes]
-        h.send_all(200, [("Content-Type", "application/json")], (json.dumps(routes, indent=1) + "\n").encode())
-        print(f"control: {bucket} is now {action}", flush=True)
+    return f"""
+Local edge is up: CloudFront, Lambda@Edge ({stack.function.python}), an MRAP and its buckets on 127.0.0.1.
+  CloudFrontDns   {edge}
+  function        {zip_path} (unpacked read-only, {stack.function.size} workers at most)
+  MRAP            {settings.MRAP_DOMAIN} -> {stack.mrap.address[0]}:{stack.mrap.address[1]}
+  buckets         {", ".join(f"{b.name} ({b.region}, {b.latency_ms:.0f} ms)" for b in settings.BUCKETS)}: {seeded}
+  S3 (moto)       {moto}   e.g. aws s3 cp FILE s3://{near.name}/KEY --endpoint-url {moto}
+                  (any access key works; add to both buckets, as replication would)
+  control API     {ctl}
 
-    return BackgroundServer(serve, "local-control", port)
+Try:
+  curl -i {edge}/{quote(first)}                    # Miss, then Hit from cloudfront
+  curl -i -H 'Range: bytes=0-4' {edge}/{quote(first)}  # 206
+  curl -i {edge}/missing.txt                       # 404 or 403, as ListBucket in the template says
+  curl -i -X POST {edge}/index.html                # 403: the behavior allows GET/HEAD/OPTIONS
+Control ({ctl}):
+  curl {ctl}/buckets                              # routes and health
+  curl -X POST {ctl}/buckets/{one}/down           # an outage: the MRAP routes to {two} (also /up)
+  curl -X POST {ctl}/buckets/{one}/passive        # traffic dial 0 (also /active)
+  curl {ctl}/routes                               # as s3control get-multi-region-access-point-routes
+  curl -X POST {ctl}/routes -d '{{"RouteUpdates": [{{"Bucket": "{one}", "Region": "{near.region}",
+                                     "TrafficDialPercentage": 0}}]}}'   # failover, as s3control does
+  curl {ctl}/cache                                # cached entries
+  curl -X POST {ctl}/cache/purge                  # an invalidation (optional {{"Paths": ["/*"]}})
+
+Ctrl-C stops everything.
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--port", type=int, default=8080, help="the edge's port on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="the edge's port on 127.0.0.1 (control: port + 1)")
+    parser.add_argument("--site", type=Path, default=None, help="a folder to serve: seeds both buckets")
+    parser.add_argument("--replication-delay", type=float, default=5.0,
+                        help="seconds before the farther bucket has the site's files (default 5)")  # fmt: skip
     parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP, help="the deployment package to run")
+    parser.add_argument("--template", type=Path, default=TEMPLATE, help="the CloudFormation template to model")
+    parser.add_argument("--workers", type=int, default=4, help="function workers at most (default 4)")
     args = parser.parse_args(argv)
+
+    if not 1 <= args.port <= 65534:
+        print(f"local edge: --port must be 1-65534 (the control API takes port + 1), not {args.port}", file=sys.stderr)
+        return 2
+    for port in (args.port, args.port + 1):
+        if not port_free(port):
+            print(f"local edge: port {port} on 127.0.0.1 is in use; pick another with PORT=... "
+                  "(the control API takes PORT+1)", file=sys.stderr)  # fmt: skip
+            return 1
+    if args.site is not None and not args.site.is_dir():
+        print(f"local edge: SITE={args.site} is not a folder", file=sys.stderr)
+        return 2
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        stack = LocalStack(zip_path=args.zip, port=args.port, log=lambda line: print(line, flush=True))
+        stack = LocalStack(
+            zip_path=args.zip, port=args.port, log=lambda line: print(line, flush=True), template_path=args.template,
+            control_port=args.port + 1, site=args.site, replication_delay=args.replication_delay,
+            concurrency=args.workers,
+        )  # fmt: skip
     except OSError as exc:
-        print(f"local edge: cannot start: {exc} (is port {args.port} taken? use --port)", file=sys.stderr)
+        print(f"local edge: cannot start: {exc} (is port {args.port} or {args.port + 1} taken? use PORT=...)",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    except (FunctionError, ValueError) as exc:
+        print(f"local edge: cannot start: {exc}", file=sys.stderr)
         return 1
     with stack:
-        control = control_server(stack, args.port + 1)
-        edge = stack.edge.url
-        ctl = f"http://127.0.0.1:{args.port + 1}"
-        one, two = (b.name for b in settings.BUCKETS)
-        print(
-            f"""
-Local edge is up: CloudFront, Lambda@Edge ({stack.function.python}), an MRAP and its buckets on 127.0.0.1.
-  CloudFrontDns   {edge}
-  function        {args.zip} (unpacked read-only, run by {stack.function.python})
-  MRAP            {settings.MRAP_DOMAIN} -> {stack.mrap.address[0]}:{stack.mrap.address[1]}
-  buckets         {", ".join(f"{b.name} ({b.region}, {b.latency_ms:.0f} ms)" for b in settings.BUCKETS)}
-  failover origin {settings.FAILOVER_DOMAIN} (bucket {settings.FAILOVER_BUCKET})
-
-Try:
-  curl -i {edge}/index.html                        # hello from s3 bucket one (the nearer)
-  curl -i -H 'Range: bytes=0-4' {edge}/index.html  # 206
-  curl -i {edge}/missing.txt                       # 404 from S3, signed and verified
-  curl -i -X POST {edge}/index.html                # 403: the behavior allows GET/HEAD/OPTIONS
-  curl -X POST {ctl}/buckets/{one}/down  # an outage: the MRAP routes to {two}
-  curl -X POST {ctl}/buckets/{two}/down  # both down: 503, the origin group fails over
-  curl -X POST {ctl}/buckets/{one}/up    # and back
-
-Ctrl-C stops everything.
-""",
-            flush=True,
-        )
+        print(banner(stack, args.port, args.zip, args.site, args.replication_delay), flush=True)
         stop.wait()
         print("\nstopping...", flush=True)
-        control.close()
     return 0
 
 

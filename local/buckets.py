@@ -1,4 +1,4 @@
-"""The buckets behind the local MRAP: moto's S3 server in-process, on loopback.
+"""The buckets behind the local MRAP: moto's S3 server in a child process, on loopback.
 
 Usage::
 
@@ -9,8 +9,14 @@ Usage::
 
 from __future__ import annotations
 
-import logging
+import mimetypes
+import os
+import subprocess
+import sys
+import threading
+import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,9 +24,9 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
-from moto.server import ThreadedMotoServer
 
 from . import settings
+from .web import free_port
 
 # moto's own account; nothing here is the function's credentials.
 MOTO_CREDENTIALS = Credentials("AKIAMOTOLOCALEXAMPLE", "moto-local-secret")
@@ -28,13 +34,31 @@ MOTO_CREDENTIALS = Credentials("AKIAMOTOLOCALEXAMPLE", "moto-local-secret")
 
 class Buckets:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the MRAP logs each request
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-        self._server.start()
-        self.endpoint = self._server.get_host_and_port()
-        # moto keeps its state per process: start from empty buckets every time.
-        reset = urllib.request.Request(f"http://{self.endpoint[0]}:{self.endpoint[1]}/moto-api/reset", method="POST")
-        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 (loopback, fixed URL)
+        # moto in a process of its own: it does not share the edge's interpreter lock,
+        # so on two cores the buckets and the edge run side by side.
+        port = port or free_port()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "MOTO_CALL_RESET_API": "false"},
+            start_new_session=True,  # Ctrl-C goes to the demo, which stops moto itself
+        )
+        self.endpoint = (host, port)
+        self._replication: threading.Timer | None = None
+        # moto starts from empty buckets; wait until it answers (bounded).
+        reset = urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 (loopback, fixed URL)
+                break
+            except OSError:
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    self.close()
+                    raise OSError(f"moto's S3 server did not start on {host}:{port}") from None
+                time.sleep(0.1)
         self.client = boto3.client(
             "s3",
             endpoint_url=f"http://{self.endpoint[0]}:{self.endpoint[1]}",
@@ -66,6 +90,35 @@ class Buckets:
         self.create(settings.FAILOVER_BUCKET, "us-east-1", versioned=False)
         self.put(settings.FAILOVER_BUCKET, "index.html", b"hello from the failover bucket\n", ACL="public-read")
 
+    def seed_site(self, folder: Path, replication_delay: float = 0.0) -> list[str]:
+        """Both MRAP buckets from a folder, keys exactly as the files are named (spaces,
+        ``+``, unicode). The nearer bucket gets them now; the farther one after
+        ``replication_delay`` seconds (in the background), as replication would, so a
+        request routed there early sees "not yet replicated"."""
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        if not files:
+            raise ValueError(f"{folder} has no files to serve")
+        near, far = sorted(settings.BUCKETS, key=lambda b: b.latency_ms)[:2]
+        for spec in settings.BUCKETS:
+            self.create(spec.name, spec.region)
+        self.create(settings.FAILOVER_BUCKET, "us-east-1", versioned=False)
+        self.put(settings.FAILOVER_BUCKET, "index.html", b"hello from the failover bucket\n", ACL="public-read")
+        keys = [p.relative_to(folder).as_posix() for p in files]
+
+        def upload(bucket: str) -> None:
+            for key, path in zip(keys, files, strict=True):
+                kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                self.put(bucket, key, path.read_bytes(), kind)
+
+        upload(near.name)
+        if replication_delay > 0:
+            self._replication = threading.Timer(replication_delay, upload, args=(far.name,))
+            self._replication.daemon = True
+            self._replication.start()
+        else:
+            upload(far.name)
+        return keys
+
     def sign(self, method: str, url: str, headers: dict[str, str]) -> dict[str, str]:
         """SigV4 for moto, as S3 itself trusts the MRAP's internal calls."""
         request = AWSRequest(method=method, url=url, headers=headers)
@@ -73,7 +126,15 @@ class Buckets:
         return dict(request.headers.items())
 
     def close(self) -> None:
-        self._server.stop()
+        if self._replication is not None:
+            self._replication.cancel()
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
 
     def __enter__(self) -> Buckets:
         return self

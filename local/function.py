@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import queue
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,11 +96,16 @@ class _Worker:
         for line in self.proc.stderr:
             log(line.rstrip("\n"))
 
-    def invoke(self, event: dict[str, Any]) -> Outcome:
+    def invoke(self, event: dict[str, Any], timeout: float | None = None) -> Outcome:
         assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(json.dumps({"event": event}) + "\n")
             self.proc.stdin.flush()
+            if timeout is not None:
+                poller = select.poll()  # not select(): descriptors above 1023 under load
+                poller.register(self.answers.fileno(), select.POLLIN)
+                if not poller.poll(timeout * 1000):
+                    raise FunctionError(f"the function timed out after {timeout:g} s (the template's Timeout)")
             line = self.answers.readline()
         except (BrokenPipeError, OSError) as exc:
             raise FunctionError(f"function process failed: {exc}") from None
@@ -115,8 +121,15 @@ class _Worker:
         self.answers.close()
 
 
+class PoolBusy(FunctionError):
+    """No worker became free in time (CloudFront answers 503: throttled)."""
+
+
 class FunctionPool:
-    """Up to ``size`` concurrent executions; each worker is reused (warm) like Lambda."""
+    """At most ``size`` workers, ever; each is reused (warm) like a Lambda execution
+    environment. A request waits up to ``wait`` seconds for a free worker (then
+    ``PoolBusy``); a worker that crashes is dropped and a fresh one started in its
+    place on the next request, so the count never exceeds ``size``."""
 
     def __init__(
         self,
@@ -126,18 +139,37 @@ class FunctionPool:
         python: str | None = None,
         log: Any = None,
         owned_dir: Path | None = None,
+        wait: float = 10.0,
+        timeout: float | None = None,
     ) -> None:
+        if size < 1:
+            raise ValueError("a function pool needs at least one worker")
         self.task = task
         self.python = python or default_python()
+        self.size = size
+        self.wait = wait
+        self.timeout = timeout  # the function's Timeout: a stuck invocation is killed, 503
         self._env = env or role_environment()
         self._log = log or (lambda line: None)
         self._owned_dir = owned_dir
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
-        self._all: list[_Worker] = []
-        self._lock = threading.Lock()
-        self._size = size
+        self._idle: list[_Worker] = []
+        self._count = 0  # live workers plus those being started: never above size
+        self._cond = threading.Condition()
+        self._closed = False
+        self.spawned = 0  # workers started over the pool's life (tests, logs)
         # One worker up front: an INIT failure shows at start, not on the first request.
-        self._idle.put(self._spawn())
+        with self._cond:
+            self._count = 1
+        try:
+            self._idle.append(self._spawn())
+        except BaseException:
+            self._count = 0
+            raise
+
+    @property
+    def live(self) -> int:
+        with self._cond:
+            return self._count
 
     @classmethod
     def from_zip(cls, zip_path: Path, **kwargs: Any) -> FunctionPool:
@@ -153,30 +185,56 @@ class FunctionPool:
 
     def _spawn(self) -> _Worker:
         worker = _Worker(self.python, self.task, self._env, self._log)
-        with self._lock:
-            self._all.append(worker)
+        self.spawned += 1
         return worker
 
-    def invoke(self, event: dict[str, Any], timeout: float = 30.0) -> Outcome:
+    def _acquire(self, deadline: float) -> _Worker:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise FunctionError("the function pool is closed")
+                if self._idle:
+                    return self._idle.pop()
+                if self._count < self.size:
+                    self._count += 1  # reserve the slot before starting outside the lock
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PoolBusy(f"all {self.size} function workers stayed busy")
+                self._cond.wait(remaining)
         try:
-            worker = self._idle.get_nowait()
-        except queue.Empty:
-            with self._lock:
-                grow = len(self._all) < self._size
-            worker = self._spawn() if grow else self._idle.get(timeout=timeout)
-        try:
-            outcome = worker.invoke(event)
-        except FunctionError:
-            worker.close()
-            with self._lock:
-                self._all.remove(worker)
+            return self._spawn()
+        except BaseException:
+            self._release_slot()
             raise
-        self._idle.put(worker)
+
+    def _release_slot(self) -> None:
+        with self._cond:
+            self._count -= 1
+            self._cond.notify()
+
+    def invoke(self, event: dict[str, Any], deadline: float | None = None) -> Outcome:
+        """Run one invocation; ``deadline`` (time.monotonic()) bounds the wait for a worker."""
+        worker = self._acquire(time.monotonic() + self.wait if deadline is None else deadline)
+        try:
+            outcome = worker.invoke(event, self.timeout)
+        except BaseException:
+            worker.close()  # crashed or interrupted: replaced on demand
+            self._release_slot()
+            raise
+        with self._cond:
+            if self._closed:
+                worker.close()
+            else:
+                self._idle.append(worker)
+                self._cond.notify()
         return outcome
 
     def close(self) -> None:
-        with self._lock:
-            workers, self._all = self._all, []
+        with self._cond:
+            self._closed = True
+            workers, self._idle = self._idle, []
+            self._cond.notify_all()
         for worker in workers:
             worker.close()
         if self._owned_dir is not None:

@@ -1,13 +1,24 @@
 """A local S3 Multi-Region Access Point endpoint.
 
-Accepts only what S3 accepts from the function (SigV4A verified by ``local.sigv4a``,
-S3's path rules, every ``x-amz-*`` signed, content hash, 15-minute skew, and an MRAP
-policy that lets the role read objects only), answers S3-style XML errors, and
-routes each accepted request to the nearest active bucket that is up.
+Accepts only what S3 accepts from the function (SigV4A verified by ``local.s3auth``,
+S3's path rules, every ``x-amz-*`` signed, content hash, 15-minute skew), authorises
+each request with the template's role policy and MRAP policy (``local.iam``), answers
+S3-style XML errors, and routes each accepted request to the nearest active bucket
+that is up. Responses carry the headers S3 sends (``x-amz-request-id``,
+``x-amz-id-2``, ``Server: AmazonS3``, ETag, Last-Modified, ...) and none of the
+emulator's own.
+
+- A missing key is 404 NoSuchKey only when ``s3:ListBucket`` is allowed, else 403
+  AccessDenied (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html,
+  "Permissions").
+- A bucket-level request (no key) is ListObjects, authorised as ``s3:ListBucket``.
+- OPTIONS is not among the operations an MRAP serves
+  (https://docs.aws.amazon.com/AmazonS3/latest/userguide/MrapOperations.html lists object
+  operations and ListObjectsV2 only; no CORS): the access model denies it, 403.
 
 Usage::
 
-    mrap = MrapEndpoint(buckets, credentials)
+    mrap = MrapEndpoint(buckets, credentials, access=AccessModel.from_template(template))
     mrap.set_traffic_dial("local-bucket-one", 0)   # passive
     mrap.mark_down("local-bucket-two")             # a regional outage
     mrap.clock = lambda: time.time() + 3600        # skew tests
@@ -15,21 +26,41 @@ Usage::
 
 from __future__ import annotations
 
-import http.client
+import asyncio
+import base64
+import os
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formatdate
+from typing import Any
+from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
+
+import aiohttp
+from aiohttp import web
+from yarl import URL
 
 from . import settings, sigv4a
 from .buckets import Buckets
-from .httputil import BackgroundServer, Handler
+from .iam import AccessModel
 from .s3auth import Credential, S3Error, WireRequest, verify_s3_request
+from .web import HttpServer, LoopThread, response_headers
 
-READ_METHODS = frozenset({"GET", "HEAD"})
 FORWARDED_HEADERS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range")
+# What moto adds that S3 never sends (its own ids, blanket CORS, request headers it echoes
+# from the upload), and what this endpoint sets itself.
+DROPPED_RESPONSE_HEADERS = frozenset(
+    {"server", "date", "connection", "keep-alive", "transfer-encoding", "x-amzn-requestid", "x-amz-request-id",
+     "x-amz-id-2", "access-control-allow-origin", "access-control-allow-methods", "access-control-allow-headers",
+     "access-control-expose-headers", "access-control-max-age", "access-control-allow-credentials",
+     "x-amz-content-sha256", "x-amz-sdk-checksum-algorithm"}
+)  # fmt: skip
+MAX_BODY = 1024 * 1024  # the MRAP serves reads; a bigger upload is refused before it is read
+CHUNK = 64 * 1024
 
 
 @dataclass
@@ -41,6 +72,18 @@ class Route:
     up: bool = True
 
 
+@dataclass
+class Outcome:
+    """What the edge's access line reports about one MRAP request (keyed by X-Amz-Cf-Id)."""
+
+    status: int
+    route: str = ""
+    code: str = ""
+
+    def __str__(self) -> str:
+        return " ".join(p for p in (self.route, str(self.status), self.code) if p)
+
+
 def error_xml(error: S3Error, request_id: str) -> bytes:
     extra = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in error.details.items())
     return (
@@ -48,6 +91,12 @@ def error_xml(error: S3Error, request_id: str) -> bytes:
         f"<Error><Code>{error.code}</Code><Message>{escape(error.message)}</Message>{extra}"
         f"<RequestId>{request_id}</RequestId></Error>"
     ).encode()
+
+
+def s3_headers(request_id: str) -> list[tuple[str, str]]:
+    host_id = base64.b64encode(os.urandom(48)).decode()
+    return [("x-amz-request-id", request_id), ("x-amz-id-2", host_id),
+            ("Date", formatdate(usegmt=True)), ("Server", "AmazonS3")]  # fmt: skip
 
 
 class MrapEndpoint:
@@ -58,6 +107,11 @@ class MrapEndpoint:
         domain: str = settings.MRAP_DOMAIN,
         routes: list[Route] | None = None,
         log: Callable[[str], None] = print,
+        *,
+        access: AccessModel | None = None,
+        principals: dict[str, str] | None = None,
+        loop: LoopThread | None = None,
+        port: int = 0,
     ) -> None:
         self.buckets = buckets
         self.credentials = credentials
@@ -65,8 +119,19 @@ class MrapEndpoint:
         self.routes = routes or [Route(b.name, b.region, b.latency_ms) for b in settings.BUCKETS]
         self.clock: Callable[[], float] = time.time
         self.log = log
+        if access is None:
+            from .template import load_template
+
+            access = AccessModel.from_template(load_template())
+        self.access = access
+        # Access key id -> the principal it authenticates as (the function's role).
+        self.principals = principals or {akid: access.role_arn for akid in credentials}
+        self.outcomes: OrderedDict[str, Outcome] = OrderedDict()
         self._lock = threading.Lock()
-        self._http = BackgroundServer(self.serve, "AmazonS3")
+        self._own_loop = loop is None
+        self._loop = loop or LoopThread("local-mrap")
+        self._session: aiohttp.ClientSession | None = None
+        self._http = HttpServer(self._loop, self.serve, port, idle_timeout=60, header_timeout=10)
         self.address = self._http.address
 
     # --- routing control -------------------------------------------------------------
@@ -78,14 +143,23 @@ class MrapEndpoint:
         raise KeyError(bucket)
 
     def set_traffic_dial(self, bucket: str, percent: int) -> None:
-        if percent not in (0, 100):
-            raise ValueError("the local MRAP supports active (100) or passive (0) routes")
+        self.submit_routes([(bucket, percent)])
+
+    def submit_routes(self, updates: list[tuple[str, int]]) -> None:
+        """Apply route updates atomically, as SubmitMultiRegionAccessPointRoutes does:
+        unknown buckets, dials other than 0/100 and a result with no active route are refused."""
         with self._lock:
-            route = self._route(bucket)
-            others_active = any(r.traffic_dial for r in self.routes if r is not route)
-            if percent == 0 and not others_active:
+            dials = {r.bucket: r.traffic_dial for r in self.routes}
+            for bucket, percent in updates:
+                if bucket not in dials:
+                    raise KeyError(bucket)
+                if percent not in (0, 100):
+                    raise ValueError("the local MRAP supports active (100) or passive (0) routes")
+                dials[bucket] = percent
+            if not any(dials.values()):
                 raise ValueError("at least one route must stay active (S3: InvalidRequest)")
-            route.traffic_dial = percent
+            for route in self.routes:
+                route.traffic_dial = dials[route.bucket]
 
     def mark_down(self, bucket: str, down: bool = True) -> None:
         with self._lock:
@@ -97,57 +171,127 @@ class MrapEndpoint:
             candidates = [r for r in self.routes if r.traffic_dial and r.up]
         return min(candidates, key=lambda r: r.latency_ms) if candidates else None
 
+    def outcome(self, cf_id: str) -> Outcome | None:
+        """The outcome of the request CloudFront sent with this X-Amz-Cf-Id (once)."""
+        with self._lock:
+            return self.outcomes.pop(cf_id, None)
+
+    def _record(self, cf_id: str | None, outcome: Outcome, line: str) -> None:
+        if cf_id is None:  # not through the edge: log it here
+            self.log(line)
+            return
+        with self._lock:
+            self.outcomes[cf_id] = outcome
+            while len(self.outcomes) > 10_000:
+                self.outcomes.popitem(last=False)
+
     # --- serving ---------------------------------------------------------------------
 
-    def serve(self, h: Handler) -> None:
+    async def serve(self, request: web.BaseRequest) -> web.StreamResponse:
         started = time.perf_counter()
         request_id = uuid.uuid4().hex[:16].upper()
-        path, _, query = h.path.partition("?")
-        headers = list(h.headers.items())
-        length = int(h.headers.get("Content-Length") or 0)
-        body = h.rfile.read(length) if length else b""
-        req = WireRequest(h.command, path, query, headers, body)
-        head = h.command == "HEAD"
+        cf_id = request.headers.get("X-Amz-Cf-Id")
+        path, _, query = request.raw_path.partition("?")
+        head = request.method == "HEAD"
+        route: Route | None = None
         try:
-            host = (h.headers.get("Host") or "").lower()
+            if request.content_length is not None and request.content_length > MAX_BODY:
+                raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400)
+            body = await asyncio.wait_for(request.read(), 30) if request.body_exists else b""
+            req = WireRequest(request.method, path, query, list(request.headers.items()), body)
+            host = (request.headers.get("Host") or "").lower()
             if host != self.domain:
                 raise S3Error("InvalidRequest", f"Host {host!r} is not this Multi-Region Access Point", 400)
             akid = verify_s3_request(req, self.credentials, now=self.clock())
-            if h.command not in READ_METHODS or path == "/":
-                raise S3Error("AccessDenied", f"The MRAP policy does not allow {akid} to {h.command} {path}")
             route = self.choose()
             if route is None:
                 raise S3Error("ServiceUnavailable", "No active Region can serve this request", 503)
+            key = sigv4a.s3_key_bytes(path)[1:].decode("utf-8", "surrogateescape")
+            params = parse_qs(query, keep_blank_values=True)
+            authz = self.access.authorize(self.principals.get(akid, ""), request.method, key, params, route.bucket)
+            if not authz.allowed:
+                raise S3Error("AccessDenied", f"Access Denied ({authz.reason})")
         except S3Error as err:
-            h.send_all(
-                err.status,
-                [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)],
-                error_xml(err, request_id),
-                head=head,
-            )
-            self.log(f"mrap  {h.command} {path} -> {err.status} {err.code}")
-            return
-        status, sent = self._forward(h, req, route, request_id)
+            where = f"{route.bucket}({route.region})" if route else ""
+            self._record(cf_id, Outcome(err.status, where, err.code),
+                         f"mrap  {request.method} {path} -> {where} {err.status} {err.code}")  # fmt: skip
+            return self._error(err, request_id, head)
+        response = await self._forward(request, req, route, key, request_id, authz.list_allowed)
         ms = (time.perf_counter() - started) * 1000
-        self.log(f"mrap  {h.command} {path} -> {route.bucket} ({route.region}) {status} {sent}B {ms:.1f}ms")
+        where = f"{route.bucket}({route.region})"
+        self._record(cf_id, Outcome(response.status, where),
+                     f"mrap  {request.method} {path} -> {where} {response.status} {ms:.1f}ms")  # fmt: skip
+        return response
 
-    def _forward(self, h: Handler, req: WireRequest, route: Route, request_id: str) -> tuple[int, int]:
-        key = sigv4a.uri_encode(sigv4a.s3_key_bytes(req.path), keep_slash=True)
+    @staticmethod
+    def _error(err: S3Error, request_id: str, head: bool) -> web.Response:
+        # aiohttp sends no body for HEAD but keeps its Content-Length, as S3 does.
+        response = web.Response(status=err.status, body=error_xml(err, request_id))
+        response.headers["Content-Type"] = "application/xml"
+        for name, value in s3_headers(request_id):
+            response.headers[name] = value
+        return response
+
+    async def _session_(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=30),
+                auto_decompress=False,
+                skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+            )
+        return self._session
+
+    async def _forward(
+        self, request: web.BaseRequest, req: WireRequest, route: Route, key: str, request_id: str, list_allowed: bool
+    ) -> web.StreamResponse:
+        encoded_key = sigv4a.uri_encode(sigv4a.s3_key_bytes(req.path), keep_slash=True)
         query = sigv4a.canonical_query(sigv4a.query_params(req.query, sigv4a.Mode.S3))
-        target = f"/{route.bucket}{key}" + (f"?{query}" if query else "")
+        bucket_path = f"/{route.bucket}{encoded_key}" if key else f"/{route.bucket}"
         host, port = self.buckets.endpoint
         headers = {name: value for name, value in req.headers if name.lower() in FORWARDED_HEADERS}
-        headers = self.buckets.sign(req.method, f"http://{host}:{port}{target}", headers)
-        conn = http.client.HTTPConnection(host, port, timeout=30)
-        try:
-            conn.request(req.method, target, headers=headers)
-            response = conn.getresponse()
-            out = [(k, v) for k, v in response.getheaders() if k.lower() not in ("server", "date")]
-            out.append(("x-amz-request-id", request_id))
-            sent = h.stream(response.status, out, response, head=req.method == "HEAD")
-            return response.status, sent
-        finally:
-            conn.close()
+        url_text = f"http://{host}:{port}{bucket_path}" + (f"?{query}" if query else "")
+        headers = self.buckets.sign(req.method, url_text, headers)
+        session = await self._session_()
+        url = URL.build(scheme="http", host=host, port=port, path=bucket_path, query_string=query, encoded=True)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=30)
+        async with session.request(
+            req.method, url, headers=headers, allow_redirects=False, timeout=timeout
+        ) as upstream:
+            if upstream.status == 404 and key and not list_allowed:
+                # S3 without s3:ListBucket: a missing key is indistinguishable from a forbidden one.
+                await upstream.read()
+                return self._error(S3Error("AccessDenied", "Access Denied"), request_id, req.method == "HEAD")
+            response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+            for name, value in response_headers(upstream.raw_headers):
+                if name.lower() not in DROPPED_RESPONSE_HEADERS:
+                    response.headers.add(name, value)
+            for name, value in s3_headers(request_id):
+                response.headers[name] = value
+            length = upstream.headers.get("Content-Length")
+            if length is not None:
+                response.content_length = int(length)
+            await response.prepare(request)
+            if req.method != "HEAD":
+                async for chunk in upstream.content.iter_chunked(CHUNK):
+                    await response.write(chunk)
+            await response.write_eof()
+            return response
 
     def close(self) -> None:
         self._http.close()
+        if self._session is not None and not self._loop.loop.is_closed():
+            try:
+                self._loop.run(self._session.close(), timeout=10)
+            except Exception:  # noqa: S110 (closing anyway)
+                pass
+            self._session = None
+        if self._own_loop:
+            self._loop.close()
+
+
+def route_json(routes: list[Route], mrap_arn: str) -> dict[str, Any]:
+    """``aws s3control get-multi-region-access-point-routes`` output."""
+    return {
+        "Mrap": mrap_arn,
+        "Routes": [{"Bucket": r.bucket, "Region": r.region, "TrafficDialPercentage": r.traffic_dial} for r in routes],
+    }

@@ -1,26 +1,44 @@
-"""The whole local path in one object: buckets, MRAP endpoint, function, edge.
+"""The whole local path in one object: buckets, MRAP endpoint, function, edge, control API.
 
 Usage::
 
     with LocalStack(zip_path=Path("lambda/deployment-package.zip")) as stack:
         urllib.request.urlopen(stack.edge.url + "/index.html").read()  # b"hello from s3 bucket one\\n"
+
+Everything the distribution, the role and the MRAP policy say comes from the template
+(``template_path``, ``cloudformation.template`` by default): a template copy with a
+permission removed gives a stack that refuses what AWS would refuse.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import settings
 from .buckets import Buckets
+from .control import ControlApi
 from .edge import Behavior, Edge, Origin
 from .function import FunctionPool, role_environment
-from .mrap import MrapEndpoint
+from .iam import AccessModel
+from .mrap import MrapEndpoint, route_json
 from .s3auth import Credential
-from .template import edge_settings, load_template
+from .template import TEMPLATE, edge_settings, load_template
+from .web import LoopThread
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ZIP = ROOT / "lambda" / "deployment-package.zip"
+
+
+def distribution_and_cache(template: dict[str, Any]) -> tuple[Any, Any]:
+    """The template's cache behavior (local.cache), or (None, None) while it is absent."""
+    try:
+        from .cache import Cache, DistributionModel
+    except ImportError:
+        return None, None
+    model = DistributionModel.from_template(template)
+    return model, Cache(model)
 
 
 class LocalStack:
@@ -34,24 +52,45 @@ class LocalStack:
         origin_path: str = "",
         function_folder: Path | None = None,
         log: Callable[[str], None] = print,
+        *,
+        template_path: Path = TEMPLATE,
+        control_port: int | None = None,
+        site: Path | None = None,
+        replication_delay: float = 0.0,
+        idle_timeout: float = 5.0,
+        header_timeout: float = 10.0,
+        function_wait: float = 10.0,
+        max_cached_body: int = 8 * 2**20,
     ) -> None:
         self._closers: list[Callable[[], None]] = []
         try:
+            self.template = load_template(template_path)
+            self.loop = LoopThread()
+            self._closers.append(self.loop.close)
             self.buckets = Buckets()
             self._closers.append(self.buckets.close)
-            self.buckets.seed_demo()
+            if site is not None:
+                self.seeded = self.buckets.seed_site(site, replication_delay)
+            else:
+                self.buckets.seed_demo()
+                self.seeded = []
             credentials = {
                 settings.ACCESS_KEY_ID: Credential(
                     settings.ACCESS_KEY_ID, settings.SECRET_ACCESS_KEY, settings.SESSION_TOKEN
                 )
             }
-            self.mrap = MrapEndpoint(self.buckets, credentials, log=log)
+            self.access = AccessModel.from_template(self.template)
+            self.mrap = MrapEndpoint(self.buckets, credentials, log=log, access=self.access, loop=self.loop)
             self._closers.append(self.mrap.close)
             env = function_env or role_environment()
+            # The distribution's own origin and behavior settings, and the function's
+            # Timeout, from the template.
+            cfg = edge_settings(self.template)
+            pool = {"size": concurrency, "env": env, "log": log, "wait": function_wait, "timeout": cfg.function_timeout}
             if function_folder is not None:
-                self.function = FunctionPool(function_folder, size=concurrency, env=env, log=log)
+                self.function = FunctionPool(function_folder, **pool)
             else:
-                self.function = FunctionPool.from_zip(zip_path, size=concurrency, env=env, log=log)
+                self.function = FunctionPool.from_zip(zip_path, **pool)
             self._closers.append(self.function.close)
             moto_host, moto_port = self.buckets.endpoint
             resolver = {
@@ -59,8 +98,6 @@ class LocalStack:
                 # The failover origin is a plain bucket: path-style on moto.
                 settings.FAILOVER_DOMAIN: (moto_host, moto_port, f"/{settings.FAILOVER_BUCKET}"),
             }
-            # The distribution's own origin and behavior settings, from the template.
-            cfg = edge_settings(load_template())
             timeouts = {"read_timeout": cfg.read_timeout, "keepalive_timeout": cfg.keepalive_timeout,
                         "ssl_protocols": cfg.ssl_protocols}  # fmt: skip
             failover = Origin(settings.FAILOVER_DOMAIN, custom_headers={cfg.failover_header: "true"}, **timeouts)
@@ -71,11 +108,27 @@ class LocalStack:
                 default_root_object=cfg.default_root_object,
             )
             primary = Origin(settings.MRAP_DOMAIN, path=origin_path, **timeouts)
-            self.edge = Edge(self.function, primary, resolver, behavior, port, log)
+            distribution, cache = distribution_and_cache(self.template)
+            self.edge = Edge(
+                self.function, primary, resolver, behavior, port, log,
+                loop=self.loop, distribution=distribution, cache=cache, mrap_outcome=self.mrap.outcome,
+                idle_timeout=idle_timeout, header_timeout=header_timeout, max_cached_body=max_cached_body,
+            )  # fmt: skip
             self._closers.append(self.edge.close)
+            self.control: ControlApi | None = None
+            if control_port is not None:
+                self.control = ControlApi(self, self.loop, control_port, log)
+                self._closers.append(self.control.close)
         except BaseException:
             self.close()
             raise
+
+    def buckets_state(self) -> list[dict[str, Any]]:
+        return [{"bucket": r.bucket, "region": r.region, "trafficDialPercentage": r.traffic_dial, "up": r.up}
+                for r in self.mrap.routes]  # fmt: skip
+
+    def routes_json(self) -> dict[str, Any]:
+        return route_json(self.mrap.routes, self.access.names.mrap_arn)
 
     def close(self) -> None:
         while self._closers:

@@ -60,6 +60,7 @@ class EdgeSettings:
     failover_codes: frozenset[int]
     failover_header: str
     default_root_object: str
+    function_timeout: float | None = None  # the function's Timeout (seconds), when the template fixes it
 
 
 def edge_settings(template: dict[str, Any]) -> EdgeSettings:
@@ -77,4 +78,20 @@ def edge_settings(template: dict[str, Any]) -> EdgeSettings:
         failover_codes=frozenset(codes),
         failover_header=template["Parameters"]["FailoverHeaderName"]["Default"],
         default_root_object=config.get("DefaultRootObject", ""),
+        function_timeout=_function_timeout(template),
     )
+
+
+def _function_timeout(template: dict[str, Any]) -> float | None:
+    """``Timeout`` of the Lambda function: a number, or a parameter's default."""
+    for resource in template["Resources"].values():
+        if resource.get("Type") != "AWS::Lambda::Function":
+            continue
+        value = resource.get("Properties", {}).get("Timeout", 3)  # Lambda's default
+        if isinstance(value, dict) and "Ref" in value:
+            value = template.get("Parameters", {}).get(value["Ref"], {}).get("Default")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
+    return None

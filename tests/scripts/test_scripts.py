@@ -174,6 +174,7 @@ def test_smoke_against_the_local_edge(aws: Aws) -> None:
         stack.mrap.mark_down(one)
         stack.mrap.mark_down(two)
         stack.edge.behavior.failover = None  # no origin group: the outage shows
+        stack.edge.cache.purge()  # the edge caches like CloudFront: without an invalidation / would be a hit
         failed = run("smoke.sh", env)
         assert failed.returncode == 1 and "FAIL status:" in failed.stdout
         assert {b: _keys(env, b) for b in (one, two)} == before

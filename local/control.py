@@ -1,0 +1,122 @@
+"""The local stand-in's control API (edge port + 1), JSON in and out.
+
+    GET  /buckets                              [{"bucket", "region", "trafficDialPercentage", "up"}, ...]
+    POST /buckets/<name>/down|up               a regional outage, and back
+    POST /buckets/<name>/active|passive        the MRAP route's traffic dial (100 / 0)
+    GET  /routes                               as `aws s3control get-multi-region-access-point-routes`
+    POST /routes                               {"RouteUpdates": [{"Bucket", "Region", "TrafficDialPercentage"}]}
+                                               as `submit-multi-region-access-point-routes`
+    GET  /cache                                the edge's cache entries
+    POST /cache/purge                          an invalidation; optional {"Paths": ["/*"]}
+
+Errors: 400 {"Error": {"Code": "InvalidRequest", "Message": ...}}; 404 for an unknown path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .web import HttpServer, LoopThread
+
+if TYPE_CHECKING:
+    from .stack import LocalStack
+
+MAX_BODY = 64 * 1024
+
+
+class ControlError(Exception):
+    def __init__(self, message: str, status: int = 400, code: str = "InvalidRequest") -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=json.dumps(data, indent=1) + "\n", content_type="application/json")
+
+
+class ControlApi:
+    def __init__(self, stack: LocalStack, loop: LoopThread, port: int, log: Callable[[str], None] = print) -> None:
+        self.stack = stack
+        self.log = log
+        self._http = HttpServer(loop, self.serve, port, idle_timeout=5, header_timeout=10)
+        self.address = self._http.address
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address[0]}:{self.address[1]}"
+
+    async def serve(self, request: web.BaseRequest) -> web.StreamResponse:
+        parts = [p for p in request.path.split("/") if p]
+        try:
+            if request.content_length is not None and request.content_length > MAX_BODY:
+                raise ControlError("request body too large")
+            raw = await asyncio.wait_for(request.read(), 10) if request.body_exists else b""
+            body = json.loads(raw) if raw.strip() else {}
+            result = self.dispatch(request.method, parts, body)
+        except ControlError as err:
+            return _json({"Error": {"Code": err.code, "Message": str(err)}}, err.status)
+        except (ValueError, TypeError, AttributeError) as err:  # bad JSON or shapes
+            return _json({"Error": {"Code": "InvalidRequest", "Message": f"cannot read the request: {err}"}}, 400)
+        return _json(result)
+
+    def dispatch(self, method: str, parts: list[str], body: Any) -> Any:
+        mrap = self.stack.mrap
+        if parts == ["buckets"] and method == "GET":
+            return self.stack.buckets_state()
+        if len(parts) == 3 and parts[0] == "buckets" and method == "POST":
+            _, bucket, action = parts
+            try:
+                if action in ("down", "up"):
+                    mrap.mark_down(bucket, action == "down")
+                elif action in ("active", "passive"):
+                    mrap.set_traffic_dial(bucket, 100 if action == "active" else 0)
+                else:
+                    raise ControlError(f"unknown action {action!r}: down, up, active or passive", 404, "NotFound")
+            except KeyError:
+                raise ControlError(f"no bucket {bucket!r} in this Multi-Region Access Point") from None
+            except ValueError as err:
+                raise ControlError(str(err)) from None
+            self.log(f"control: {bucket} is now {action}")
+            return self.stack.buckets_state()
+        if parts == ["routes"] and method == "GET":
+            return self.stack.routes_json()
+        if parts == ["routes"] and method == "POST":
+            updates = body.get("RouteUpdates") if isinstance(body, dict) else None
+            if not isinstance(updates, list) or not updates:
+                raise ControlError("RouteUpdates must be a non-empty list")
+            pairs = []
+            for update in updates:
+                if not isinstance(update, dict) or "Bucket" not in update or "TrafficDialPercentage" not in update:
+                    raise ControlError("each route update needs Bucket and TrafficDialPercentage")
+                dial = update["TrafficDialPercentage"]
+                if not isinstance(dial, int) or isinstance(dial, bool):
+                    raise ControlError("TrafficDialPercentage must be 0 or 100")
+                pairs.append((str(update["Bucket"]), dial))
+            try:
+                mrap.submit_routes(pairs)
+            except KeyError as err:
+                raise ControlError(f"no bucket {err.args[0]!r} in this Multi-Region Access Point") from None
+            except ValueError as err:
+                raise ControlError(str(err)) from None
+            self.log("control: routes " + ", ".join(f"{b}={d}" for b, d in pairs))
+            return {}
+        if parts == ["cache"] and method == "GET":
+            cache = self.stack.edge.cache
+            return cache.snapshot() if cache is not None else []
+        if parts == ["cache", "purge"] and method == "POST":
+            paths = body.get("Paths") if isinstance(body, dict) else None
+            if paths is not None and (not isinstance(paths, list) or not all(isinstance(p, str) for p in paths)):
+                raise ControlError("Paths must be a list of strings")
+            cache = self.stack.edge.cache
+            purged = cache.purge(paths) if cache is not None else 0
+            self.log(f"control: cache purge {paths or ['/*']}: {purged} entries")
+            return {"purged": purged}
+        raise ControlError(f"no such control call: {method} /{'/'.join(parts)}", 404, "NotFound")
+
+    def close(self) -> None:
+        self._http.close()
