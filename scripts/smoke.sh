@@ -30,7 +30,7 @@ dns=${CLOUDFRONT_DNS:-$(stack_output CloudFrontDns)}
 run="$(date -u +%Y%m%dT%H%M%SZ)-$$"
 prefix="$SMOKE_PREFIX/$STACK_NAME/$run"
 probe="$prefix/probe.txt"
-missing="$prefix/missing.txt"  # never written
+missing_key="$prefix/missing.txt"  # never written
 body=$(mktemp)
 created=()  # "bucket<TAB>version id" of each object this run put
 
@@ -84,9 +84,9 @@ fetch -H "Range: bytes=0-4" "$dns/$probe"
 ok=0; [ "$code" = 206 ] && [ "$(cat "$body")" = hello ] || ok=1
 report range $ok "GET with Range: bytes=0-4 -> $code '$(snippet)' (want 206 'hello')"
 
-fetch "$dns/$missing"
+fetch "$dns/$missing_key"
 ok=0; [ "$code" = 404 ] || [ "$code" = 403 ] || ok=1
-report missing $ok "GET /$missing -> $code (want 404, or 403 without s3:ListBucket)"
+report missing $ok "GET /$missing_key -> $code (want 404, or 403 without s3:ListBucket)"
 
 if [ ${#failed[@]} -eq 0 ]; then
   say "smoke test passed: $dns"
