@@ -112,12 +112,13 @@ class MrapEndpoint:
             host = (h.headers.get("Host") or "").lower()
             if host != self.domain:
                 raise S3Error("InvalidRequest", f"Host {host!r} is not this Multi-Region Access Point", 400)
-            akid = verify_s3_request(req, self.credentials, now=self.clock())
-            if h.command not in READ_METHODS or path == "/":
-                raise S3Error("AccessDenied", f"The MRAP policy does not allow {akid} to {h.command} {path}")
             route = self.choose()
             if route is None:
                 raise S3Error("ServiceUnavailable", "No active Region can serve this request", 503)
+            # The routed-to Region verifies: its name must be in the signed region set.
+            akid = verify_s3_request(req, self.credentials, now=self.clock(), region=route.region)
+            if h.command not in READ_METHODS or path == "/":
+                raise S3Error("AccessDenied", f"The MRAP policy does not allow {akid} to {h.command} {path}")
         except S3Error as err:
             h.send_all(
                 err.status,
