@@ -1,0 +1,96 @@
+"""Log levels: at INFO every decision is logged, at WARNING only refusals and errors."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+import lambda_function
+from mrap_edge.logs import JsonLogger
+from tests.conftest import REQUEST_ID, make_event
+
+
+def run(monkeypatch: pytest.MonkeyPatch, level: str, event: dict) -> list[dict]:
+    stream = io.StringIO()
+    monkeypatch.setattr(lambda_function, "LOG", JsonLogger(level, stream))
+    lambda_function.lambda_handler(event, None)
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+SIGNED = make_event("/k")
+PASSED = make_event(domain="failover.s3.eu-west-1.amazonaws.com")
+REFUSED = make_event(method="PUT")
+FAILED = make_event("/bad%zz")
+
+
+def test_signed_is_logged_at_info(creds, monkeypatch) -> None:
+    [line] = run(monkeypatch, "INFO", SIGNED)
+    assert (line["level"], line["event"], line["request_id"]) == ("INFO", "signed", REQUEST_ID)
+    assert (line["method"], line["uri"]) == ("GET", "/k") and isinstance(line["ms"], float)
+
+
+def test_passed_through_is_logged_at_info(creds, monkeypatch) -> None:
+    [line] = run(monkeypatch, "INFO", PASSED)
+    assert (line["level"], line["event"]) == ("INFO", "passed-through")
+    assert line["reason"] == "origin is not a Multi-Region Access Point"
+
+
+@pytest.mark.parametrize("event", [SIGNED, PASSED])
+def test_decisions_are_silent_at_warning(creds, monkeypatch, event) -> None:
+    assert run(monkeypatch, "WARNING", event) == []
+    assert run(monkeypatch, "ERROR", event) == []
+
+
+@pytest.mark.parametrize("level", ["DEBUG", "INFO", "WARNING"])
+def test_refusals_are_logged_at_warning(creds, monkeypatch, level: str) -> None:
+    [line] = run(monkeypatch, level, REFUSED)
+    assert (line["level"], line["event"], line["reason"]) == ("WARNING", "rejected", "method PUT is not served")
+    assert line["request_id"] == REQUEST_ID
+
+
+def test_refusals_are_silent_at_error(creds, monkeypatch) -> None:
+    assert run(monkeypatch, "ERROR", REFUSED) == []
+
+
+@pytest.mark.parametrize("level", ["DEBUG", "INFO", "WARNING", "ERROR"])
+def test_failures_are_logged_at_every_level(creds, monkeypatch, level: str) -> None:
+    [line] = run(monkeypatch, level, FAILED)
+    assert (line["level"], line["event"], line["request_id"]) == ("ERROR", "rejected", REQUEST_ID)
+    assert line["uri"] == "/bad%zz"
+
+
+def test_malformed_event_is_logged_at_warning(creds, monkeypatch) -> None:
+    [line] = run(monkeypatch, "WARNING", {})
+    assert (line["level"], line["event"]) == ("ERROR", "rejected") and "malformed" in line["reason"]
+
+
+def test_the_shipped_level_is_warning() -> None:
+    assert lambda_function.CONFIG.log_level == "WARNING"
+    assert not lambda_function.LOG.enabled("INFO") and lambda_function.LOG.enabled("WARNING")
+
+
+@pytest.mark.parametrize(
+    ("level", "enabled"),
+    [
+        ("DEBUG", ["DEBUG", "INFO", "WARNING", "ERROR"]),
+        ("INFO", ["INFO", "WARNING", "ERROR"]),
+        ("WARNING", ["WARNING", "ERROR"]),
+        ("ERROR", ["ERROR"]),
+    ],
+)
+def test_logger_threshold(level: str, enabled: list[str]) -> None:
+    stream = io.StringIO()
+    log = JsonLogger(level, stream)
+    for name in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        assert log.enabled(name) is (name in enabled)
+        getattr(log, name.lower())("e", n=1)
+    assert [json.loads(line)["level"] for line in stream.getvalue().splitlines()] == enabled
+
+
+def test_log_lines_are_compact_json_on_stdout(capsys) -> None:
+    JsonLogger("INFO").info("signed", uri="/k", obj=object)
+    out = capsys.readouterr().out
+    assert out.startswith('{"level":"INFO","event":"signed","uri":"/k","obj":"<class')
+    assert out.endswith("}\n") and out.count("\n") == 1

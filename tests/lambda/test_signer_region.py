@@ -1,0 +1,101 @@
+"""The signature's region set and the signer's life across credential rotations."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import lambda_function
+from local.cloudfront import wire_request
+from local.s3auth import Credential, S3Error, verify_s3_request
+from mrap_edge import signer
+from tests.conftest import REQUEST_ID, SECRET, TOKEN, check_signed, make_event
+
+
+def handle(event: dict) -> dict:
+    return lambda_function.lambda_handler(event, None)
+
+
+def test_region_set_is_star_and_signed(creds) -> None:
+    event = make_event()
+    result = handle(event)
+    assert result["headers"]["x-amz-region-set"] == [{"key": "X-Amz-Region-Set", "value": "*"}]
+    assert ";x-amz-region-set," in result["headers"]["authorization"][0]["value"]
+    check_signed(event, result, creds)  # with no route given, the verifier wants '*'
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "ap-southeast-2", "af-south-1", "us-east-1"])
+def test_any_region_the_mrap_routes_to_accepts_it(creds, region: str) -> None:
+    event = make_event()
+    wire = wire_request(handle(event), REQUEST_ID)
+    verify_s3_request(wire, creds, now=time.time(), region=region)
+
+
+def test_a_single_region_set_would_be_refused_elsewhere(creds, monkeypatch) -> None:
+    """What the test above guards against: a signer for one Region fails at the others."""
+    monkeypatch.setattr(lambda_function, "SIGNERS", signer.SignerCache())
+    monkeypatch.setattr(signer, "REGION_SET", "us-east-1")
+    wire = wire_request(handle(make_event()), REQUEST_ID)
+    verify_s3_request(wire, creds, now=time.time(), region="us-east-1")
+    with pytest.raises(S3Error) as err:
+        verify_s3_request(wire, creds, now=time.time(), region="eu-west-1")
+    assert err.value.code == "AuthorizationHeaderMalformed"
+
+
+def test_scope_and_algorithm(creds) -> None:
+    auth = handle(make_event())["headers"]["authorization"][0]["value"]
+    date = time.strftime("%Y%m%d", time.gmtime())
+    assert auth.startswith(f"AWS4-ECDSA-P256-SHA256 Credential=AKIDEXAMPLE/{date}/s3/aws4_request, SignedHeaders=")
+
+
+def test_session_token_only_rotation_rebuilds_the_signer(session_creds, monkeypatch) -> None:
+    event = make_event()
+    check_signed(event, handle(event), session_creds)
+    first = lambda_function.SIGNERS._signer
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "rotated-" + TOKEN)
+    event = make_event()
+    result = handle(event)
+    assert lambda_function.SIGNERS._signer is not first
+    assert result["headers"]["x-amz-security-token"][0]["value"] == "rotated-" + TOKEN
+    rotated = {"ASIAEXAMPLEROLE": Credential("ASIAEXAMPLEROLE", SECRET, "rotated-" + TOKEN)}
+    check_signed(event, result, rotated)
+    with pytest.raises(S3Error) as err:
+        check_signed(event, result, session_creds)  # the old token no longer matches
+    assert err.value.code == "InvalidToken"
+
+
+def test_dropping_the_session_token_rebuilds_the_signer(session_creds, monkeypatch) -> None:
+    handle(make_event())
+    monkeypatch.delenv("AWS_SESSION_TOKEN")
+    event = make_event()
+    result = handle(event)
+    assert "x-amz-security-token" not in result["headers"]
+    check_signed(event, result, {"ASIAEXAMPLEROLE": Credential("ASIAEXAMPLEROLE", SECRET)})
+
+
+def test_secret_alone_is_read_with_the_key_id(creds, monkeypatch) -> None:
+    """The cache keys on id and token (AWS never reuses an id with another secret)."""
+    cache = signer.SignerCache()
+    first = cache.get({"AWS_ACCESS_KEY_ID": "AKIA1", "AWS_SECRET_ACCESS_KEY": "s1"})
+    assert cache.get({"AWS_ACCESS_KEY_ID": "AKIA1", "AWS_SECRET_ACCESS_KEY": "s1"}) is first
+    assert cache.get({"AWS_ACCESS_KEY_ID": "AKIA2", "AWS_SECRET_ACCESS_KEY": "s1"}) is not first
+    token = cache.get({"AWS_ACCESS_KEY_ID": "AKIA2", "AWS_SECRET_ACCESS_KEY": "s1", "AWS_SESSION_TOKEN": "t"})
+    assert token.credentials.token == "t"
+    empty = cache.get({"AWS_ACCESS_KEY_ID": "AKIA2", "AWS_SECRET_ACCESS_KEY": "s1", "AWS_SESSION_TOKEN": ""})
+    assert empty is not token and empty.credentials.token is None
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"AWS_ACCESS_KEY_ID": "AKIA1"},
+        {"AWS_SECRET_ACCESS_KEY": "s"},
+        {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "s"},
+        {"AWS_ACCESS_KEY_ID": "AKIA1", "AWS_SECRET_ACCESS_KEY": ""},
+    ],
+)
+def test_missing_credentials_are_refused(environ: dict) -> None:
+    with pytest.raises(signer.CredentialsError, match="AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY"):
+        signer.SignerCache().get(environ)
