@@ -9,7 +9,7 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 ZIP := lambda/deployment-package.zip
 
-.PHONY: venv package test lint lint-template demo bench deploy smoke destroy clean
+.PHONY: venv package test lint lint-template demo bench mutation deploy smoke destroy clean
 
 venv: $(STAMP)
 
@@ -48,6 +48,11 @@ demo: package
 bench: package
 	$(BIN)/python bench/run.py --zip $(ZIP)
 
+# Mutation testing of the function and the verifier (mutmut; not part of `make test`).
+# TARGETS="lambda" or "verifier" runs one; see CONTRIBUTING "Mutation testing".
+mutation: $(STAMP)
+	$(BIN)/python mutation/run.py $(TARGETS)
+
 # The AWS path (needs the AWS CLI and credentials; see README "Deploy").
 deploy: $(STAMP)
 	scripts/deploy.sh
@@ -59,4 +64,4 @@ destroy:
 	scripts/destroy.sh
 
 clean:
-	rm -rf build $(ZIP) .pytest_cache .ruff_cache .hypothesis
+	rm -rf build $(ZIP) .pytest_cache .ruff_cache .hypothesis mutants
