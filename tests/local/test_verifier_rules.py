@@ -392,3 +392,187 @@ def test_mrap_refuses_a_region_set_that_misses_its_route(mrap: MrapEndpoint) -> 
     assert status == 400 and b"<Code>AuthorizationHeaderMalformed</Code>" in body and b"ap-southeast-2" in body
     status, body = _send(mrap, sign("/", region_set="*"))
     assert status == 403 and b"MRAP policy" in body
+
+
+# --- each refusal says what S3 says -----------------------------------------------------
+
+
+def _no_auth(req: WireRequest) -> WireRequest:
+    req.headers = req.headers[:-1]
+    return req
+
+
+def _twice(req: WireRequest) -> WireRequest:
+    req.headers.append(req.headers[-1])
+    return req
+
+
+def _no_range(req: WireRequest) -> WireRequest:
+    req.headers = [(n, v) for n, v in req.headers if n != "Range"]
+    return req
+
+
+def _bad_date(req: WireRequest) -> WireRequest:
+    req.headers = [(n, "20231114" if n == "X-Amz-Date" else v) for n, v in req.headers]
+    return req
+
+
+def _unsorted(req: WireRequest) -> WireRequest:
+    req.headers[-1] = ("Authorization", req.headers[-1][1].replace("host;x-amz-cf-id", "x-amz-cf-id;host"))
+    return req
+
+
+MALFORMED = "The authorization header is malformed; "
+MESSAGES = [
+    (_no_auth(sign()), {}, "AccessDenied", 403, "Anonymous requests are not supported by Multi-Region Access Points"),
+    (_twice(sign()), {}, "InvalidArgument", 400, "Only one Authorization header is allowed"),
+    (
+        sign(algorithm="AWS4-HMAC-SHA256"),
+        {},
+        "AuthorizationHeaderMalformed",
+        400,
+        MALFORMED + "Multi-Region Access Points require AWS4-ECDSA-P256-SHA256, not AWS4-HMAC-SHA256",
+    ),
+    (sign(algorithm="Bearer"), {}, "InvalidArgument", 400, "Unsupported Authorization Type"),
+    (
+        sign(components="Credential=a/b/s3/aws4_request,, SignedHeaders=host"),
+        {},
+        "AuthorizationHeaderMalformed",
+        400,
+        MALFORMED + "the component '' is not name=value or is repeated",
+    ),
+    (
+        sign(components="Credential=a/b/s3/aws4_request, SignedHeaders=host"),
+        {},
+        "AuthorizationHeaderMalformed",
+        400,
+        MALFORMED + "the authorization header requires three components: Credential, SignedHeaders, and Signature.",
+    ),
+    (
+        sign(credential="AKIDEXAMPLE/20231114/aws4_request"),
+        {},
+        "AuthorizationHeaderMalformed",
+        400,
+        MALFORMED + 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/SERVICE/aws4_request".',
+    ),
+    (
+        sign(akid="AKIAUNKNOWN"),
+        {},
+        "InvalidAccessKeyId",
+        403,
+        "The AWS Access Key Id you provided does not exist in our records.",
+    ),
+    (_bad_date(sign()), {}, "AccessDenied", 403, "AWS authentication requires a valid Date or x-amz-date header"),
+    (
+        sign(signed_at=NOW - 1000),
+        {"RequestTime": amz(NOW - 1000), "MaxAllowedSkewMilliseconds": "900000"},
+        "RequestTimeTooSkewed",
+        403,
+        "The difference between the request time and the current time is too large.",
+    ),
+    (
+        sign(credential="AKIDEXAMPLE/20231115/s3/aws4_request"),
+        {},
+        "AuthorizationHeaderMalformed",
+        400,
+        MALFORMED + "Invalid credential date. Date is not the same as X-Amz-Date.",
+    ),
+    (
+        sign(credential="AKIDEXAMPLE/20231114/ec2/aws4_request"),
+        {},
+        "AuthorizationHeaderMalformed",
+        400,
+        MALFORMED + "incorrect service 'ec2'. This endpoint belongs to 's3'.",
+    ),
+    (
+        sign(credential="AKIDEXAMPLE/20231114/s3/aws4"),
+        {},
+        "AuthorizationHeaderMalformed",
+        400,
+        MALFORMED + "incorrect terminal 'aws4'. This endpoint uses 'aws4_request'.",
+    ),
+    (_unsorted(sign()), {}, "AuthorizationHeaderMalformed", 400, MALFORMED + "SignedHeaders must be sorted and unique"),
+    (
+        sign(extra=[("X-Amz-Meta-A", "1")], unsigned=("x-amz-meta-a", "host")),
+        {"HeadersNotSigned": "host, x-amz-meta-a"},
+        "AccessDenied",
+        403,
+        "There were headers present in the request which were not signed",
+    ),
+    (
+        _no_range(sign(extra=[("Range", "bytes=0-1"), ("If-Match", "x")])),
+        {},
+        "AccessDenied",
+        403,
+        "Signed headers are missing from the request: range",
+    ),
+    (
+        sign(region_set=OMIT),
+        {},
+        "AuthorizationHeaderMalformed",
+        400,
+        MALFORMED + "SigV4A requests must sign X-Amz-Region-Set",
+    ),
+    (
+        sign(region_set="us-east-1"),
+        {},
+        "AuthorizationHeaderMalformed",
+        400,
+        MALFORMED + "the region set 'us-east-1' does not include every Region of this Multi-Region Access Point",
+    ),
+    (
+        sign(payload_hash=OMIT),
+        {},
+        "InvalidRequest",
+        400,
+        "Missing required header for this request: x-amz-content-sha256",
+    ),
+    (
+        sign(payload_hash="abc"),
+        {"ArgumentName": "x-amz-content-sha256", "ArgumentValue": "abc"},
+        "InvalidArgument",
+        400,
+        "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, or a valid sha256 value.",
+    ),
+    (
+        sign(body=b"x"),
+        {},
+        "XAmzContentSHA256Mismatch",
+        400,
+        "The provided 'x-amz-content-sha256' header does not match",
+    ),
+    (sign(token="t"), {}, "InvalidToken", 400, "The provided token is malformed or otherwise invalid."),
+    (
+        sign(secret="other"),
+        {},
+        "SignatureDoesNotMatch",
+        403,
+        "The request signature we calculated does not match the signature you provided.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("req", "details", "code", "status", "message"), MESSAGES)
+def test_each_refusal_says_what_s3_says(req: WireRequest, details: dict, code: str, status: int, message: str) -> None:
+    err = refused(req)
+    assert (err.code, err.status, err.message) == (code, status, message)
+    assert details.items() <= err.details.items()
+    assert str(err) == f"{status} {code}: {message}"
+
+
+def test_region_set_refusal_names_the_routed_region() -> None:
+    err = refused(sign(region_set="us-east-1"), region="eu-west-1")
+    assert err.message == MALFORMED + "the region set 'us-east-1' does not include 'eu-west-1'"
+
+
+def test_signature_mismatch_shows_the_canonical_request() -> None:
+    err = refused(sign("/a b", "b=2&a=1", secret="other", extra=[("Range", "bytes=0-1")]))
+    creq = err.details["CanonicalRequest"]
+    assert creq.split("\n")[:3] == ["GET", "/a%20b", "a=1&b=2"]
+    assert creq.endswith(
+        "\n\nhost;range;x-amz-cf-id;x-amz-content-sha256;x-amz-date;x-amz-region-set\n" + sigv4a.EMPTY_SHA256
+    )
+    digest = hashlib.sha256(creq.encode()).hexdigest()
+    assert (
+        err.details["StringToSign"] == f"AWS4-ECDSA-P256-SHA256\n20231114T221320Z\n20231114/s3/aws4_request\n{digest}"
+    )
