@@ -35,6 +35,7 @@ from . import sigv4a
 
 MAX_SKEW_SECONDS = 15 * 60
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+NO_DATE = "AWS authentication requires a valid Date or x-amz-date header"
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def parse_amz_date(value: str) -> float:
     try:
         return calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ"))
     except ValueError:
-        raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header") from None
+        raise S3Error("AccessDenied", NO_DATE) from None
 
 
 def _malformed(reason: str) -> S3Error:
@@ -128,18 +129,19 @@ def verify_s3_request(
 ) -> str:
     """S3's checks, in S3's order, for a request that reaches ``region`` (None: any)."""
     headers = req.header_map()
-    auth_values = headers.get("authorization", [])
-    if not auth_values:
+    if "authorization" not in headers:
         raise S3Error("AccessDenied", "Anonymous requests are not supported by Multi-Region Access Points")
-    if len(auth_values) != 1:
+    if len(headers["authorization"]) != 1:
         raise S3Error("InvalidArgument", "Only one Authorization header is allowed", 400)
-    akid, scope_date, service, terminator, signed, signature = parse_authorization(auth_values[0])
+    akid, scope_date, service, terminator, signed, signature = parse_authorization(headers["authorization"][0])
 
     credential = credentials.get(akid)
     if credential is None:
         raise S3Error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
 
-    amz_date = (headers.get("x-amz-date") or [""])[0]
+    if "x-amz-date" not in headers:
+        raise S3Error("AccessDenied", NO_DATE)
+    amz_date = headers["x-amz-date"][0]
     signed_at = parse_amz_date(amz_date)
     if abs(now - signed_at) > MAX_SKEW_SECONDS:
         raise S3Error(
@@ -169,12 +171,12 @@ def verify_s3_request(
     missing = [name for name in signed if name not in headers]
     if missing:
         raise S3Error("AccessDenied", f"Signed headers are missing from the request: {', '.join(missing)}")
-    region_sets = headers.get("x-amz-region-set", [])
-    if not region_sets:
+    if "x-amz-region-set" not in headers:
         raise _malformed("SigV4A requests must sign X-Amz-Region-Set")
-    if not region_set_covers(region_sets[0], region):
+    region_set = headers["x-amz-region-set"][0]
+    if not region_set_covers(region_set, region):
         where = f"'{region}'" if region else "every Region of this Multi-Region Access Point"
-        raise _malformed(f"the region set {region_sets[0]!r} does not include {where}")
+        raise _malformed(f"the region set {region_set!r} does not include {where}")
 
     payload_hash = (headers.get("x-amz-content-sha256") or [""])[0]
     if not payload_hash:

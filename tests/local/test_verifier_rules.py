@@ -408,7 +408,7 @@ def _twice(req: WireRequest) -> WireRequest:
 
 
 def _no_range(req: WireRequest) -> WireRequest:
-    req.headers = [(n, v) for n, v in req.headers if n != "Range"]
+    req.headers = [(n, v) for n, v in req.headers if n not in ("Range", "If-Match")]
     return req
 
 
@@ -504,7 +504,7 @@ MESSAGES = [
         {},
         "AccessDenied",
         403,
-        "Signed headers are missing from the request: range",
+        "Signed headers are missing from the request: if-match, range",
     ),
     (
         sign(region_set=OMIT),
@@ -576,3 +576,9 @@ def test_signature_mismatch_shows_the_canonical_request() -> None:
     assert (
         err.details["StringToSign"] == f"AWS4-ECDSA-P256-SHA256\n20231114T221320Z\n20231114/s3/aws4_request\n{digest}"
     )
+
+
+def test_a_component_name_ends_at_the_first_equals_sign() -> None:
+    # "Credential=AKID=X/..." names the access key "AKID=X" (unknown), not a component "Credential=AKID".
+    err = refused(sign(credential="AKIDEXAMPLE=X/20231114/s3/aws4_request"))
+    assert err.code == "InvalidAccessKeyId"
