@@ -85,8 +85,9 @@ def test_logger_threshold(level: str, enabled: list[str]) -> None:
     log = JsonLogger(level, stream)
     for name in ("DEBUG", "INFO", "WARNING", "ERROR"):
         assert log.enabled(name) is (name in enabled)
-        getattr(log, name.lower())("e", n=1)
-    assert [json.loads(line)["level"] for line in stream.getvalue().splitlines()] == enabled
+        getattr(log, name.lower())(f"e-{name}", n=1)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert lines == [{"level": name, "event": f"e-{name}", "n": 1} for name in enabled]
 
 
 def test_log_lines_are_compact_json_on_stdout(capsys) -> None:

@@ -101,3 +101,15 @@ def test_405_names_the_method(creds, method: str) -> None:
         "message": f"{method} is not served from this origin",
     }
     assert result["headers"]["content-type"][0]["value"] == "application/json"
+
+
+def test_generated_bodies_are_compact_json(creds) -> None:
+    assert handle(make_event(method="PUT"))["body"] == (
+        '{"error":"MethodNotAllowed","message":"PUT is not served from this origin"}'
+    )
+    assert handle({})["body"] == '{"error":"BadGateway","message":"malformed origin-request event"}'
+
+
+def test_405_allow_header_keeps_its_case(creds) -> None:
+    [entry] = handle(make_event(method="DELETE"))["headers"]["allow"]
+    assert entry["key"] == "Allow" and "GET" in entry["value"]

@@ -99,3 +99,15 @@ def test_secret_alone_is_read_with_the_key_id(creds, monkeypatch) -> None:
 def test_missing_credentials_are_refused(environ: dict) -> None:
     with pytest.raises(signer.CredentialsError, match="AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY"):
         signer.SignerCache().get(environ)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_the_method_is_signed(creds, method: str) -> None:
+    event = make_event(method=method)
+    wire = check_signed(event, handle(event), creds)
+    assert wire.method == method
+    other = "HEAD" if method == "GET" else "GET"
+    wire.method = other
+    with pytest.raises(S3Error) as err:
+        verify_s3_request(wire, creds, now=time.time())
+    assert err.value.code == "SignatureDoesNotMatch"
