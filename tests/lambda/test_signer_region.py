@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import awscrt.exceptions
+import awscrt.http
 import pytest
 
 import lambda_function
@@ -111,3 +113,46 @@ def test_the_method_is_signed(creds, method: str) -> None:
     with pytest.raises(S3Error) as err:
         verify_s3_request(wire, creds, now=time.time())
     assert err.value.code == "SignatureDoesNotMatch"
+
+
+class FakeSigner:
+    """Stands in for a CRT signer that misbehaves: raises, or leaves headers out."""
+
+    def __init__(self, headers: list[tuple[str, str]] | None = None, error: Exception | None = None) -> None:
+        self.headers, self.error = headers, error
+
+    def add_auth(self, request) -> None:
+        if self.error:
+            raise self.error
+        request.headers = awscrt.http.HttpHeaders(self.headers)
+
+
+AUTH = ("Authorization", "AWS4-ECDSA-P256-SHA256 Credential=A/20261127/s3/aws4_request, SignedHeaders=host;x-amz-cf-id")
+
+
+@pytest.mark.parametrize(
+    ("fake", "message"),
+    [
+        (FakeSigner(error=ValueError("boom")), "CRT signer failed: ValueError"),
+        (FakeSigner(error=awscrt.exceptions.AwsCrtError(1, "AWS_ERROR", "x")), "CRT signer failed: AwsCrtError"),
+        (FakeSigner([("X-Amz-Date", "20261127T000000Z")]), "signature does not cover x-amz-cf-id"),
+        (FakeSigner([AUTH]), "signature does not cover x-amz-cf-id"),
+        (
+            FakeSigner([("Authorization", AUTH[1].replace(";x-amz-cf-id", "")), ("X-Amz-Date", "20261127T000000Z")]),
+            "signature does not cover x-amz-cf-id",
+        ),
+    ],
+)
+def test_a_failed_or_incomplete_signature_is_an_error(fake: FakeSigner, message: str) -> None:
+    with pytest.raises(signer.SigningError) as err:
+        signer.sign_request(fake, "GET", "h", "/k", "", "id")  # type: ignore[arg-type]
+    assert str(err.value) == message
+
+
+def test_only_the_signers_headers_are_returned() -> None:
+    fake = FakeSigner([AUTH, ("X-Amz-Date", "d"), ("x-amz-region-set", "*"), ("Host", "h"), ("X-Amz-Cf-Id", "i")])
+    assert signer.sign_request(fake, "GET", "h", "/k", "", "id") == {  # type: ignore[arg-type]
+        "Authorization": AUTH[1],
+        "X-Amz-Date": "d",
+        "X-Amz-Region-Set": "*",
+    }
