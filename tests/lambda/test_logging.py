@@ -35,6 +35,44 @@ def test_passed_through_is_logged_at_info(creds, monkeypatch) -> None:
     [line] = run(monkeypatch, "INFO", PASSED)
     assert (line["level"], line["event"]) == ("INFO", "passed-through")
     assert line["reason"] == "origin is not a Multi-Region Access Point"
+    assert (line["request_id"], line["uri"]) == (REQUEST_ID, "/index.html")
+
+
+LONG = "/" + "k" * 300
+
+
+@pytest.mark.parametrize(
+    ("event", "level"),
+    [
+        (make_event(LONG), "INFO"),
+        (make_event(LONG, domain="failover.s3.eu-west-1.amazonaws.com"), "INFO"),
+        (make_event(LONG + "%zz"), "ERROR"),
+    ],
+)
+def test_logged_uri_is_cut_at_256_characters(creds, monkeypatch, event, level: str) -> None:
+    [line] = run(monkeypatch, "INFO", event)
+    assert line["level"] == level and line["uri"] == LONG[:256]
+
+
+def test_signed_line_times_the_invocation_in_milliseconds(creds, monkeypatch) -> None:
+    ticks = iter([1.0, 1.0123456])
+    monkeypatch.setattr(lambda_function.time, "perf_counter", lambda: next(ticks, 1.0123456))
+    [line] = run(monkeypatch, "INFO", SIGNED)
+    assert line["ms"] == 12.346
+
+
+def test_unexpected_failure_is_logged_with_the_request_id(creds, monkeypatch) -> None:
+    def boom(*args, **kwargs):
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(lambda_function, "sign_request", boom)
+    [line] = run(monkeypatch, "WARNING", SIGNED)
+    assert line == {
+        "level": "ERROR",
+        "event": "rejected",
+        "request_id": REQUEST_ID,
+        "reason": "unexpected ZeroDivisionError",
+    }
 
 
 @pytest.mark.parametrize("event", [SIGNED, PASSED])

@@ -113,3 +113,21 @@ def test_generated_bodies_are_compact_json(creds) -> None:
 def test_405_allow_header_keeps_its_case(creds) -> None:
     [entry] = handle(make_event(method="DELETE"))["headers"]["allow"]
     assert entry["key"] == "Allow" and "GET" in entry["value"]
+
+
+@pytest.mark.parametrize(
+    ("call", "raw", "message"),
+    [
+        (canonical_path, "/100%", "uri has a '%' that is not followed by two hex digits"),
+        (canonical_path, "/\ud800", "uri does not decode to UTF-8"),
+        (canonical_path, "/%C3%28", "uri does not decode to UTF-8"),
+        (canonical_query, "k=%", "query string has a '%' that is not followed by two hex digits"),
+        (canonical_query, "k=\udfff", "query string does not decode to UTF-8"),
+        (canonical_query, "k=%80", "query value does not decode to UTF-8"),
+        (canonical_query, "%80=v", "query name does not decode to UTF-8"),
+    ],
+)
+def test_refusal_messages_name_the_part(call, raw: str, message: str) -> None:
+    with pytest.raises(PathError) as err:
+        call(raw)
+    assert str(err.value) == message
