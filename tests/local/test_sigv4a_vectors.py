@@ -217,12 +217,16 @@ def test_query_params_and_canonical_query() -> None:
     assert sigv4a.query_params("a+b=c+d", sigv4a.Mode.GENERIC) == [(b"a+b", b"c+d")]
     assert sigv4a.canonical_query(pairs, exclude=frozenset({b"b", b"flag"})) == "a%20b=c%20d&e=%2B~"
     assert sigv4a.query_params("", sigv4a.Mode.S3) == []
+    # '/' is kept in paths only: in a query name or value it is %2F.
+    assert sigv4a.canonical_query([(b"a/b", b"c/d")]) == "a%2Fb=c%2Fd"
 
 
 def test_canonical_header_values_are_trimmed_and_joined() -> None:
     assert sigv4a.canonical_header_value(["  a   b\t c  ", "d"]) == "a b c,d"
     creq = sigv4a.canonical_request("GET", "/", "", {"host": ["h"], "x-a": [" 1 ", "2"]}, ["host", "x-a"], "p")
     assert creq == "GET\n/\n\nhost:h\nx-a:1,2\n\nhost;x-a\np"
+    # A signed header the request lacks is signed with an empty value.
+    assert sigv4a.canonical_request("GET", "/", "", {}, ["host"], "p") == "GET\n/\n\nhost:\n\nhost\np"
 
 
 def test_key_derivation_retries_a_counter_out_of_range(monkeypatch) -> None:

@@ -417,6 +417,11 @@ def _bad_date(req: WireRequest) -> WireRequest:
     return req
 
 
+def _no_date(req: WireRequest) -> WireRequest:
+    req.headers = [(n, v) for n, v in req.headers if n != "X-Amz-Date"]
+    return req
+
+
 def _unsorted(req: WireRequest) -> WireRequest:
     req.headers[-1] = ("Authorization", req.headers[-1][1].replace("host;x-amz-cf-id", "x-amz-cf-id;host"))
     return req
@@ -463,6 +468,7 @@ MESSAGES = [
         "The AWS Access Key Id you provided does not exist in our records.",
     ),
     (_bad_date(sign()), {}, "AccessDenied", 403, "AWS authentication requires a valid Date or x-amz-date header"),
+    (_no_date(sign()), {}, "AccessDenied", 403, "AWS authentication requires a valid Date or x-amz-date header"),
     (
         sign(signed_at=NOW - 1000),
         {"RequestTime": amz(NOW - 1000), "MaxAllowedSkewMilliseconds": "900000"},
