@@ -9,7 +9,7 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 ZIP := lambda/deployment-package.zip
 
-.PHONY: venv package test lint lint-template demo bench bench-load deploy smoke destroy prune-versions clean
+.PHONY: venv package test lint lint-template demo bench bench-load mutation deploy smoke destroy prune-versions clean
 .PHONY: buckets destroy-buckets replication-check routes failover failback logs
 
 venv: $(STAMP)
@@ -64,6 +64,11 @@ bench: package
 bench-load: package
 	$(BIN)/python bench/load.py --zip $(ZIP)
 
+# Mutation testing of the function and the verifier (mutmut; not part of `make test`).
+# TARGETS="lambda" or "verifier" runs one; see CONTRIBUTING "Mutation testing".
+mutation: $(STAMP)
+	$(BIN)/python mutation/run.py $(TARGETS)
+
 # The AWS path (needs the AWS CLI and credentials; see README "Deploy").
 deploy: $(STAMP)
 	scripts/deploy.sh
@@ -101,4 +106,4 @@ logs: $(STAMP)
 	scripts/logs.sh
 
 clean:
-	rm -rf build $(ZIP) .pytest_cache .ruff_cache .hypothesis
+	rm -rf build $(ZIP) .pytest_cache .ruff_cache .hypothesis mutants

@@ -202,10 +202,11 @@ class MrapEndpoint:
             host = (request.headers.get("Host") or "").lower()
             if host != self.domain:
                 raise S3Error("InvalidRequest", f"Host {host!r} is not this Multi-Region Access Point", 400)
-            akid = verify_s3_request(req, self.credentials, now=self.clock())
             route = self.choose()
             if route is None:
                 raise S3Error("ServiceUnavailable", "No active Region can serve this request", 503)
+            # The routed-to Region verifies: its name must be in the signed region set.
+            akid = verify_s3_request(req, self.credentials, now=self.clock(), region=route.region)
             key = sigv4a.s3_key_bytes(path)[1:].decode("utf-8", "surrogateescape")
             params = parse_qs(query, keep_blank_values=True)
             authz = self.access.authorize(self.principals.get(akid, ""), request.method, key, params, route.bucket)

@@ -90,7 +90,7 @@ def percent_decode(data: bytes) -> bytes:
 
 def s3_key_bytes(raw_path: str) -> bytes:
     """How S3 reads a request path: ``+`` is a space, ``%XX`` a byte."""
-    return percent_decode(raw_path.encode("utf-8").replace(b"+", b" "))
+    return percent_decode(raw_path.encode().replace(b"+", b" "))
 
 
 def normalize_path(path: str) -> str:
@@ -114,7 +114,7 @@ def canonical_uri(raw_path: str, mode: Mode, normalize: bool = False) -> str:
     if mode is Mode.S3:
         return uri_encode(s3_key_bytes(raw_path), keep_slash=True)
     path = normalize_path(raw_path) if normalize else raw_path
-    return uri_encode(path.encode("utf-8"), keep_slash=True) or "/"
+    return uri_encode(path.encode(), keep_slash=True) or "/"
 
 
 def query_params(raw_query: str, mode: Mode) -> list[tuple[bytes, bytes]]:
@@ -124,7 +124,7 @@ def query_params(raw_query: str, mode: Mode) -> list[tuple[bytes, bytes]]:
         if not part:
             continue
         name, _, value = part.partition("=")
-        raw_name, raw_value = name.encode("utf-8"), value.encode("utf-8")
+        raw_name, raw_value = name.encode(), value.encode()
         if mode is Mode.S3:
             raw_name, raw_value = raw_name.replace(b"+", b" "), raw_value.replace(b"+", b" ")
         pairs.append((percent_decode(raw_name), percent_decode(raw_value)))
@@ -168,7 +168,7 @@ def credential_scope(amz_date: str, service: str) -> str:
 
 
 def string_to_sign(amz_date: str, scope: str, creq: str) -> str:
-    digest = hashlib.sha256(creq.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(creq.encode()).hexdigest()
     return f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
 
 
@@ -178,7 +178,7 @@ def string_to_sign(amz_date: str, scope: str, creq: str) -> str:
 def verify_signature(public_key: ec.EllipticCurvePublicKey, sts: str, signature_hex: str) -> bool:
     """ECDSA-P256 over SHA-256 of the string to sign, DER-encoded signature."""
     try:
-        public_key.verify(bytes.fromhex(signature_hex), sts.encode("utf-8"), ec.ECDSA(hashes.SHA256()))
+        public_key.verify(bytes.fromhex(signature_hex), sts.encode(), ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, ValueError):
         return False
     return True

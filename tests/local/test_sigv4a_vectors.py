@@ -65,7 +65,10 @@ def test_query_order_cases_without_outputs(case: str, expected: str) -> None:
 
 def test_vendored_vectors_match_the_shared_suite() -> None:
     if not SHARED.exists():
-        pytest.skip("no ../shared beside this checkout")
+        pytest.skip(
+            f"{SHARED} (the shared copy of the aws-c-auth suite) is not beside this checkout, so the vendored "
+            "tests/vectors/sigv4a is not compared with it; the vendored vectors themselves still run"
+        )
     for path in SHARED.rglob("*"):
         if path.is_file():
             assert (VECTORS / path.relative_to(SHARED)).read_bytes() == path.read_bytes(), path
@@ -123,6 +126,8 @@ def test_header_signing_canonical_request_string_to_sign_and_signatures(case: st
     if signed_request:
         auth = sigv4a.parse_authorization(dict(parse_http(signed_request).headers)["Authorization"])
         assert auth is not None and auth.signed_headers == signed
+        assert auth.access_key_id == creds["access_key_id"]
+        assert auth.scope == sigv4a.credential_scope(amz_date, context["service"])
         assert sigv4a.verify_signature(public, sts, auth.signature)
         assert not sigv4a.verify_signature(public, sts + "x", auth.signature)
 
@@ -166,3 +171,84 @@ def test_verify_rejects_a_signature_from_another_key() -> None:
     assert not sigv4a.verify_signature(public, "sts", sig)
     assert sigv4a.verify_signature(other.public_key(), "sts", sig)
     assert not sigv4a.verify_signature(public, "sts", "zz")
+
+
+@pytest.mark.parametrize(
+    ("path", "normalized"),
+    [
+        ("/", "/"),
+        ("", "/"),
+        ("/a/b", "/a/b"),
+        ("/a/b/", "/a/b/"),
+        ("//a//b//", "/a/b/"),
+        ("/a/./b/../c", "/a/c"),
+        ("/../a", "/a"),
+        ("/a/b/../../..", "/"),
+        ("/./", "/"),
+        ("/a/..", "/"),
+    ],
+)
+def test_generic_path_normalisation(path: str, normalized: str) -> None:
+    """aws-c-auth's normalisation for non-S3 services (the vectors have few multi-segment paths)."""
+    assert sigv4a.normalize_path(path) == normalized
+    assert sigv4a.canonical_uri(path, sigv4a.Mode.GENERIC, normalize=True) == normalized
+    assert sigv4a.canonical_uri(path, sigv4a.Mode.GENERIC) == (path or "/")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("/a+b/%2B%2b", "/a%20b/%2B%2B"),
+        ("/%7e%2F~", "/~/~"),
+        ("/caf\u00e9 x", "/caf%C3%A9%20x"),
+        ("/100%", "/100%25"),
+        ("/%zz", "/%25zz"),
+    ],
+)
+def test_s3_canonical_uri(raw: str, expected: str) -> None:
+    """S3 mode: ``+`` is a space, ``%XX`` a byte, then strict upper-case encoding, no normalisation."""
+    assert sigv4a.canonical_uri(raw, sigv4a.Mode.S3) == expected
+
+
+def test_query_params_and_canonical_query() -> None:
+    pairs = sigv4a.query_params("b=2&a+b=c+d&&flag&e=%2B%7e", sigv4a.Mode.S3)
+    assert pairs == [(b"b", b"2"), (b"a b", b"c d"), (b"flag", b""), (b"e", b"+~")]
+    assert sigv4a.canonical_query(pairs) == "a%20b=c%20d&b=2&e=%2B~&flag="
+    assert sigv4a.query_params("a+b=c+d", sigv4a.Mode.GENERIC) == [(b"a+b", b"c+d")]
+    assert sigv4a.canonical_query(pairs, exclude=frozenset({b"b", b"flag"})) == "a%20b=c%20d&e=%2B~"
+    assert sigv4a.query_params("", sigv4a.Mode.S3) == []
+    # '/' is kept in paths only: in a query name or value it is %2F.
+    assert sigv4a.canonical_query([(b"a/b", b"c/d")]) == "a%2Fb=c%2Fd"
+
+
+def test_canonical_header_values_are_trimmed_and_joined() -> None:
+    assert sigv4a.canonical_header_value(["  a   b\t c  ", "d"]) == "a b c,d"
+    creq = sigv4a.canonical_request("GET", "/", "", {"host": ["h"], "x-a": [" 1 ", "2"]}, ["host", "x-a"], "p")
+    assert creq == "GET\n/\n\nhost:h\nx-a:1,2\n\nhost;x-a\np"
+    # A signed header the request lacks is signed with an empty value.
+    assert sigv4a.canonical_request("GET", "/", "", {}, ["host"], "p") == "GET\n/\n\nhost:\n\nhost\np"
+
+
+def test_key_derivation_retries_a_counter_out_of_range(monkeypatch) -> None:
+    """A first HMAC above n-2 moves on to the next counter (aws-c-auth key_derivation.c)."""
+    real = sigv4a.hmac.new
+    calls: list[bytes] = []
+
+    class Big:
+        def digest(self) -> bytes:
+            return b"\xff" * 32
+
+    def fake(key, msg, digestmod):
+        calls.append(msg)
+        return Big() if len(calls) == 1 else real(key, msg, digestmod)
+
+    monkeypatch.setattr(sigv4a.hmac, "new", fake)
+    sigv4a.derive_private_value.cache_clear()
+    try:
+        d = sigv4a.derive_private_value("AKIDRETRY", "secret")
+    finally:
+        sigv4a.derive_private_value.cache_clear()
+    assert [msg[-5] for msg in calls] == [1, 2]  # the counter byte
+    assert calls[0][:4] == b"\x00\x00\x00\x01" and calls[0][-4:] == b"\x00\x00\x01\x00"
+    expected = int.from_bytes(real(b"AWS4Asecret", calls[1], "sha256").digest(), "big") + 1
+    assert d == expected
