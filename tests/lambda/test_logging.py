@@ -71,6 +71,7 @@ def test_unexpected_failure_is_logged_with_the_request_id(creds, monkeypatch) ->
         "level": "ERROR",
         "event": "rejected",
         "request_id": REQUEST_ID,
+        "status": 502,
         "reason": "unexpected ZeroDivisionError",
     }
 

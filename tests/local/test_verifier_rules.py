@@ -383,15 +383,16 @@ def _send(endpoint: MrapEndpoint, req: WireRequest) -> tuple[int, bytes]:
 
 
 def test_mrap_refuses_a_region_set_that_misses_its_route(mrap: MrapEndpoint) -> None:
-    # GET / passes authentication and then meets the MRAP policy (no listing):
-    # AccessDenied there means the signature and region set were accepted.
+    # GET / passes authentication and then meets authorisation (a listing, s3:ListBucket,
+    # which these credentials are not granted): AccessDenied there means the signature
+    # and region set were accepted.
     status, body = _send(mrap, sign("/", region_set="eu-west-1"))
-    assert status == 403 and b"<Code>AccessDenied</Code>" in body and b"MRAP policy" in body
+    assert status == 403 and b"<Code>AccessDenied</Code>" in body and b"s3:ListBucket" in body
     mrap.mark_down("bucket-eu")  # now routed to ap-southeast-2
     status, body = _send(mrap, sign("/", region_set="eu-west-1"))
     assert status == 400 and b"<Code>AuthorizationHeaderMalformed</Code>" in body and b"ap-southeast-2" in body
     status, body = _send(mrap, sign("/", region_set="*"))
-    assert status == 403 and b"MRAP policy" in body
+    assert status == 403 and b"s3:ListBucket" in body
 
 
 # --- each refusal says what S3 says -----------------------------------------------------
