@@ -396,6 +396,14 @@ ONE, TWO = f"mrap-edge-test-{ACCOUNT}-eu-west-1", f"mrap-edge-test-{ACCOUNT}-us-
 STACK_ONE, STACK_TWO = f"{STACK}-bucket-one", f"{STACK}-bucket-two"
 
 
+def bucket_stack(aws: Aws, region: str, name: str, params: dict[str, str], ours: bool = False) -> None:
+    """A finished stack of buckets.template, as fake_aws keeps it; ``ours``: tagged by make buckets."""
+    stacks = aws.read().get("bucket_stacks", {})
+    stacks.setdefault(region, {})[name] = {"name": name, "status": "CREATE_COMPLETE", "params": params,
+                                           "tags": {"mrap-edge:buckets": name} if ours else {}, "body": ""}  # fmt: skip
+    aws.update(bucket_stacks=stacks)
+
+
 def params(call: list[str]) -> dict[str, str]:
     i, out = call.index("--parameters") + 1, {}
     while i < len(call) and not call[i].startswith("--"):
@@ -464,18 +472,8 @@ def test_buckets_creates_both_then_replicates_both_ways_then_is_idempotent(aws: 
 def test_buckets_with_given_names_and_regions_and_resume_after_an_interruption(aws: Aws) -> None:
     env = aws.env(REGION_ONE="ap-southeast-2", REGION_TWO="eu-central-1", BUCKET_ONE="site-ap", BUCKET_TWO="site-eu")
     # An earlier run stopped after step 1: bucket one exists, without replication.
+    bucket_stack(aws, "ap-southeast-2", STACK_ONE, {"BucketName": "site-ap", "ReplicaBucketName": ""}, ours=True)
     aws.update(
-        bucket_stacks={
-            "ap-southeast-2": {
-                STACK_ONE: {
-                    "name": STACK_ONE,
-                    "status": "CREATE_COMPLETE",
-                    "params": {"BucketName": "site-ap", "ReplicaBucketName": ""},
-                    "tags": {"mrap-edge:buckets": STACK_ONE},
-                    "body": "",
-                }
-            }
-        },
         buckets={
             "site-ap": {
                 "region": "ap-southeast-2",
@@ -511,19 +509,7 @@ def test_buckets_refuses_a_bucket_it_did_not_create(aws: Aws, owner: str) -> Non
 
 
 def test_buckets_refuses_a_stack_it_did_not_create(aws: Aws) -> None:
-    aws.update(
-        bucket_stacks={
-            "us-west-2": {
-                STACK_TWO: {
-                    "name": STACK_TWO,
-                    "status": "CREATE_COMPLETE",
-                    "params": {"BucketName": "bkt-two"},
-                    "tags": {},
-                    "body": "",
-                }
-            }
-        }
-    )
+    bucket_stack(aws, "us-west-2", STACK_TWO, {"BucketName": "bkt-two"})
     proc = run("buckets.sh", aws.env(BUCKET_ONE="bkt-one", BUCKET_TWO="bkt-two"))
     assert proc.returncode == 2 and f"stack {STACK_TWO} in us-west-2 was not created by make buckets" in proc.stderr
     assert writes(aws.calls()) == []
@@ -599,19 +585,7 @@ def test_destroy_buckets_refuses_buckets_the_mrap_still_uses(aws: Aws) -> None:
 
 
 def test_destroy_buckets_refuses_a_stack_it_did_not_create(aws: Aws) -> None:
-    aws.update(
-        bucket_stacks={
-            "eu-west-1": {
-                STACK_ONE: {
-                    "name": STACK_ONE,
-                    "status": "CREATE_COMPLETE",
-                    "params": {"BucketName": "theirs"},
-                    "tags": {},
-                    "body": "",
-                }
-            }
-        }
-    )
+    bucket_stack(aws, "eu-west-1", STACK_ONE, {"BucketName": "theirs"})
     proc = run("destroy_buckets.sh", aws.env(CONFIRM="yes"))
     assert proc.returncode == 2 and "was not created by make buckets" in proc.stderr
     assert writes(aws.calls()) == []
