@@ -52,7 +52,7 @@ from .cloudfront import (
     wire_request,
 )
 from .function import FunctionError, FunctionPool, PoolBusy
-from .web import HttpServer, LoopThread, response_headers
+from .web import ForwardingServer, LoopThread, response_headers
 
 EDGE_ID = "0123456789abcdef0123456789abcdef"
 POP = "LCL1-P1"
@@ -168,7 +168,7 @@ def hidden(name: str) -> bool:
     return name in HIDDEN or name.startswith(HIDDEN_PREFIXES)
 
 
-class Edge:
+class Edge(ForwardingServer):
     def __init__(
         self,
         function: FunctionPool,
@@ -200,16 +200,9 @@ class Edge:
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=invoke_threads, thread_name_prefix="edge-invoke")
         self._inflight: dict[Any, asyncio.Future[None]] = {}
-        self._own_loop = loop is None
-        self._loop = loop or LoopThread("local-edge")
-        self._session: aiohttp.ClientSession | None = None
-        self._http = HttpServer(self._loop, self.serve, port, idle_timeout=idle_timeout,
-                                header_timeout=header_timeout, raw_targets=True)  # fmt: skip
-        self.address = self._http.address
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.address[0]}:{self.address[1]}"
+        super().__init__(loop, "local-edge", self.serve, port, connections=128,
+                         upstream_keepalive=primary.keepalive_timeout, idle_timeout=idle_timeout,
+                         header_timeout=header_timeout, raw_targets=True)  # fmt: skip
 
     def clock(self) -> float:
         """The cache's clock (tests move it), else time.monotonic."""
@@ -498,15 +491,6 @@ class Edge:
                    for e in entries]  # fmt: skip
         return Answer(int(result["status"]), headers, data, "generated", generated=True)
 
-    async def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=128, keepalive_timeout=self.primary.keepalive_timeout),
-                auto_decompress=False,
-                skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
-            )
-        return self._session
-
     async def send_to_origin(self, result: dict[str, Any], request_id: str, timings: dict[str, float],
                              decision: str) -> Answer:  # fmt: skip
         wire = wire_request(result, request_id)
@@ -533,17 +517,8 @@ class Edge:
         headers = response_headers(upstream.raw_headers)
         return Answer(upstream.status, headers, b"", decision, upstream)
 
-    def close(self) -> None:
-        self._http.close()
-        if self._session is not None and not self._loop.loop.is_closed():
-            try:
-                self._loop.run(self._session.close(), timeout=10)
-            except Exception:  # noqa: S110 (closing anyway)
-                pass
-            self._session = None
+    def _before_loop_close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
-        if self._own_loop:
-            self._loop.close()
 
 
 class _Prefixed:

@@ -1,7 +1,7 @@
 """Who may do what through the MRAP: the template's IAM and MRAP policies, evaluated as S3 does.
 
-Everything is read from ``cloudformation.template`` (intrinsics resolved with the local
-stack's names); nothing about the grants is hard-coded here, so removing a permission
+Everything is read from ``cloudformation.template`` (intrinsics resolved by ``local.intrinsics``
+with the local stack's names); nothing about the grants is hard-coded here, so removing a permission
 from the template removes it locally too.
 
 Usage::
@@ -49,10 +49,7 @@ from functools import lru_cache
 from typing import Any
 
 from . import settings
-
-
-class TemplateError(ValueError):
-    """The template uses something this model cannot resolve (it refuses rather than guess)."""
+from .intrinsics import Resolver, TemplateError, getatt_parts, resource_type
 
 
 class PolicyError(ValueError):
@@ -101,77 +98,63 @@ class Authz:
 
 # --- intrinsic functions -------------------------------------------------------------------
 
-_NO_VALUE = object()  # AWS::NoValue: the property or list item disappears
 
-
-class _Resolver:
-    """Resolves the intrinsics the template uses; anything else raises TemplateError."""
+class _Resolver(Resolver):
+    """The template's intrinsics (``local.intrinsics``) with the local stack's names: the
+    pseudo parameters, the MRAP's bucket parameters and the values of the MRAP and roles."""
 
     def __init__(self, template: Mapping[str, Any], names: LocalNames) -> None:
-        self.template = template
+        pseudo = {
+            "AWS::AccountId": names.account_id,
+            "AWS::Partition": names.partition,
+            "AWS::Region": names.region,
+            "AWS::StackName": names.stack_name,
+            "AWS::StackId": names.stack_id,
+            "AWS::URLSuffix": names.url_suffix,
+        }
+        super().__init__(template, pseudo=pseudo)
         self.names = names
-        self.resources: Mapping[str, Any] = template.get("Resources") or {}
-        self.params = self._parameters()
-        self._conditions: dict[str, bool] = {}
+        self.params.update(self._mrap_buckets())
+        self.params.update(dict(names.parameters))
         self.role_id = self._role_logical_id()
 
-    # parameters ------------------------------------------------------------------------
-    def _parameters(self) -> dict[str, str]:
+    def _mrap_buckets(self) -> dict[str, str]:
+        """The MRAP's buckets are the local buckets, in order."""
         declared = self.template.get("Parameters") or {}
-        values = {k: str(v["Default"]) for k, v in declared.items() if isinstance(v, dict) and "Default" in v}
-        # The MRAP's buckets are the local buckets, in order.
-        mraps = [r for r in self.resources.values() if _type(r) == "AWS::S3::MultiRegionAccessPoint"]
+        values = {}
+        mraps = [r for r in self.resources.values() if resource_type(r) == "AWS::S3::MultiRegionAccessPoint"]
         local_buckets = (self.names.bucket_one, self.names.bucket_two)
         for mrap in mraps[:1]:
             for region, bucket in zip((mrap.get("Properties") or {}).get("Regions") or [], local_buckets, strict=False):
                 ref = region.get("Bucket") if isinstance(region, dict) else None
                 if isinstance(ref, dict) and set(ref) == {"Ref"} and ref["Ref"] in declared:
                     values[ref["Ref"]] = bucket
-        values.update(dict(self.names.parameters))
         return values
 
     def _role_logical_id(self) -> str | None:
-        roles = [k for k, r in self.resources.items() if _type(r) == "AWS::IAM::Role"]
+        roles = [k for k, r in self.resources.items() if resource_type(r) == "AWS::IAM::Role"]
         for resource in self.resources.values():
-            if _type(resource) == "AWS::Lambda::Function":
+            if resource_type(resource) == "AWS::Lambda::Function":
                 role = (resource.get("Properties") or {}).get("Role")
                 if isinstance(role, dict) and "Fn::GetAtt" in role:
-                    return _getatt(role["Fn::GetAtt"])[0]
+                    return getatt_parts(role["Fn::GetAtt"])[0]
         return roles[0] if len(roles) == 1 else None
 
-    # pseudo parameters, Ref and GetAtt -------------------------------------------------
-    def ref(self, name: str) -> Any:
-        n = self.names
-        pseudo = {
-            "AWS::AccountId": n.account_id,
-            "AWS::Partition": n.partition,
-            "AWS::Region": n.region,
-            "AWS::StackName": n.stack_name,
-            "AWS::StackId": n.stack_id,
-            "AWS::URLSuffix": n.url_suffix,
-            "AWS::NoValue": _NO_VALUE,
-        }
-        if name in pseudo:
-            return pseudo[name]
-        if name in self.params:
-            return self.params[name]
-        if name in (self.template.get("Parameters") or {}):
-            raise TemplateError(f"parameter {name} has no default and no local value (LocalNames.parameters)")
-        resource = self.resources.get(name)
-        if resource is None:
-            raise TemplateError(f"Ref to unknown name {name}")
-        kind = _type(resource)
+    def resource_ref(self, logical: str) -> Any:
+        resource = self.resources[logical]
+        kind = resource_type(resource)
         if kind == "AWS::S3::MultiRegionAccessPoint":
-            return self.resolve((resource.get("Properties") or {}).get("Name", f"{n.stack_name}-{name}-local"))
+            name = f"{self.names.stack_name}-{logical}-local"
+            return self.resolve((resource.get("Properties") or {}).get("Name", name))
         if kind == "AWS::IAM::Role":
-            return self._role_name(name)
-        raise TemplateError(f"Ref to {name} ({kind}) has no local value")
+            return self._role_name(logical)
+        raise TemplateError(f"Ref to {logical} ({kind}) has no local value")
 
     def getatt(self, logical: str, attribute: str) -> str:
         resource = self.resources.get(logical)
         if resource is None:
             raise TemplateError(f"Fn::GetAtt of unknown resource {logical}")
-        kind = _type(resource)
+        kind = resource_type(resource)
         if kind == "AWS::S3::MultiRegionAccessPoint" and attribute == "Alias":
             return self.names.mrap_alias
         if kind == "AWS::IAM::Role" and attribute == "Arn":
@@ -181,124 +164,10 @@ class _Resolver:
             return f"AROALOCAL{logical.upper()}"
         raise TemplateError(f"Fn::GetAtt {logical}.{attribute} ({kind}) has no local value")
 
-    def exists(self, logical: str) -> bool:
-        """False for a resource whose ``Condition`` is false (CloudFormation does not create it)."""
-        condition = (self.resources.get(logical) or {}).get("Condition")
-        return condition is None or self.condition(condition)
-
     def _role_name(self, logical: str) -> str:
         if logical == self.role_id:
             return self.names.role_name
         return f"{self.names.stack_name}-{logical}-LOCAL"
-
-    # conditions ------------------------------------------------------------------------
-    def condition(self, name: str) -> bool:
-        if name not in self._conditions:
-            conditions = self.template.get("Conditions") or {}
-            if name not in conditions:
-                raise TemplateError(f"unknown condition {name}")
-            self._conditions[name] = self._truth(conditions[name])
-        return self._conditions[name]
-
-    def _truth(self, node: Any) -> bool:
-        if isinstance(node, dict) and len(node) == 1:
-            ((fn, arg),) = node.items()
-            if fn == "Condition":
-                return self.condition(arg)
-            if fn == "Fn::Equals":
-                a, b = (self.resolve(x) for x in arg)
-                return str(a) == str(b)
-            if fn == "Fn::Not":
-                return not self._truth(arg[0])
-            if fn == "Fn::And":
-                return all(self._truth(x) for x in arg)
-            if fn == "Fn::Or":
-                return any(self._truth(x) for x in arg)
-        raise TemplateError(f"cannot evaluate condition {node!r}")
-
-    # the walk --------------------------------------------------------------------------
-    def resolve(self, node: Any) -> Any:
-        if isinstance(node, list):
-            items = [self.resolve(x) for x in node]
-            return [x for x in items if x is not _NO_VALUE]
-        if not isinstance(node, dict):
-            return node
-        if len(node) == 1:
-            ((key, arg),) = node.items()
-            if key == "Ref":
-                return self.ref(arg)
-            if key.startswith("Fn::") or key == "Condition":
-                return self._function(key, arg)
-        out = {}
-        for key, value in node.items():
-            value = self.resolve(value)
-            if value is not _NO_VALUE:
-                out[key] = value
-        return out
-
-    def _function(self, fn: str, arg: Any) -> Any:
-        if fn == "Fn::GetAtt":
-            logical, attribute = _getatt(arg)
-            return self.getatt(logical, attribute)
-        if fn == "Fn::Sub":
-            return self._sub(arg)
-        if fn == "Fn::If":
-            name, yes, no = arg
-            return self.resolve(yes if self.condition(name) else no)
-        if fn == "Fn::Join":
-            sep, items = arg
-            values = self.resolve(items)
-            return self.resolve(sep).join(str(v) for v in values)
-        if fn == "Fn::Select":
-            index, items = arg
-            return self.resolve(items)[int(self.resolve(index))]
-        if fn == "Fn::Split":
-            sep, text = arg
-            return str(self.resolve(text)).split(self.resolve(sep))
-        if fn == "Fn::FindInMap":
-            mapping, top, second = (self.resolve(x) for x in arg)
-            try:
-                return self.template["Mappings"][mapping][top][second]
-            except KeyError as err:
-                raise TemplateError(f"Fn::FindInMap {mapping}/{top}/{second} not found") from err
-        if fn in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition"):
-            return self._truth({fn: arg})
-        raise TemplateError(f"intrinsic {fn} is not modelled locally")
-
-    def _sub(self, arg: Any) -> str:
-        if isinstance(arg, list):
-            text, variables = arg
-            variables = {k: self.resolve(v) for k, v in variables.items()}
-        else:
-            text, variables = arg, {}
-
-        def one(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name.startswith("!"):
-                return "${" + name[1:] + "}"
-            if name in variables:
-                return str(variables[name])
-            if "." in name and not name.startswith("AWS::"):
-                logical, attribute = name.split(".", 1)
-                return str(self.getatt(logical, attribute))
-            value = self.ref(name)
-            if value is _NO_VALUE:
-                raise TemplateError(f"Fn::Sub ${{{name}}} is AWS::NoValue")
-            return str(value)
-
-        return re.sub(r"\$\{([^}]*)\}", one, text)
-
-
-def _type(resource: Any) -> str:
-    return resource.get("Type", "") if isinstance(resource, dict) else ""
-
-
-def _getatt(arg: Any) -> tuple[str, str]:
-    if isinstance(arg, str):
-        arg = arg.split(".", 1)
-    if not (isinstance(arg, list) and len(arg) == 2 and all(isinstance(x, str) for x in arg)):
-        raise TemplateError(f"Fn::GetAtt {arg!r} is not modelled locally")
-    return arg[0], arg[1]
 
 
 # --- policies --------------------------------------------------------------------------
@@ -621,13 +490,13 @@ class AccessModel:
             if not str(arn).endswith(":policy/service-role/AWSLambdaBasicExecutionRole"):
                 raise TemplateError(f"managed policy {arn} is not modelled locally (its statements are unknown)")
             # AWSLambdaBasicExecutionRole grants logs:* only: nothing on S3.
-        mraps = [k for k, v in r.resources.items() if _type(v) == "AWS::S3::MultiRegionAccessPoint"]
+        mraps = [k for k, v in r.resources.items() if resource_type(v) == "AWS::S3::MultiRegionAccessPoint"]
         if len(mraps) != 1:
             raise TemplateError(f"expected one AWS::S3::MultiRegionAccessPoint, found {len(mraps)}")
         mrap_name = r.ref(mraps[0])
         mrap_policies, bucket_policies = [], {}
         for logical, resource in r.resources.items():
-            kind = _type(resource)
+            kind = resource_type(resource)
             if not r.exists(logical):
                 continue
             if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):

@@ -48,7 +48,7 @@ from . import settings, sigv4a
 from .buckets import Buckets
 from .iam import AccessModel
 from .s3auth import Credential, S3Error, WireRequest, verify_s3_request
-from .web import HttpServer, LoopThread, response_headers
+from .web import ForwardingServer, LoopThread, response_headers
 
 FORWARDED_HEADERS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range")
 # What moto adds that S3 never sends (its own ids, blanket CORS, request headers it echoes
@@ -99,7 +99,7 @@ def s3_headers(request_id: str) -> list[tuple[str, str]]:
             ("Date", formatdate(usegmt=True)), ("Server", "AmazonS3")]  # fmt: skip
 
 
-class MrapEndpoint:
+class MrapEndpoint(ForwardingServer):
     def __init__(
         self,
         buckets: Buckets,
@@ -128,11 +128,8 @@ class MrapEndpoint:
         self.principals = principals or {akid: access.role_arn for akid in credentials}
         self.outcomes: OrderedDict[str, Outcome] = OrderedDict()
         self._lock = threading.Lock()
-        self._own_loop = loop is None
-        self._loop = loop or LoopThread("local-mrap")
-        self._session: aiohttp.ClientSession | None = None
-        self._http = HttpServer(self._loop, self.serve, port, idle_timeout=60, header_timeout=10)
-        self.address = self._http.address
+        super().__init__(loop, "local-mrap", self.serve, port, connections=64, upstream_keepalive=30,
+                         idle_timeout=60, header_timeout=10)  # fmt: skip
 
     # --- routing control -------------------------------------------------------------
 
@@ -233,15 +230,6 @@ class MrapEndpoint:
             response.headers[name] = value
         return response
 
-    async def _session_(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=30),
-                auto_decompress=False,
-                skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
-            )
-        return self._session
-
     async def _forward(
         self, request: web.BaseRequest, req: WireRequest, route: Route, key: str, request_id: str, list_allowed: bool
     ) -> web.StreamResponse:
@@ -252,7 +240,7 @@ class MrapEndpoint:
         headers = {name: value for name, value in req.headers if name.lower() in FORWARDED_HEADERS}
         url_text = f"http://{host}:{port}{bucket_path}" + (f"?{query}" if query else "")
         headers = self.buckets.sign(req.method, url_text, headers)
-        session = await self._session_()
+        session = await self._client()
         url = URL.build(scheme="http", host=host, port=port, path=bucket_path, query_string=query, encoded=True)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=30)
         async with session.request(
@@ -277,17 +265,6 @@ class MrapEndpoint:
                     await response.write(chunk)
             await response.write_eof()
             return response
-
-    def close(self) -> None:
-        self._http.close()
-        if self._session is not None and not self._loop.loop.is_closed():
-            try:
-                self._loop.run(self._session.close(), timeout=10)
-            except Exception:  # noqa: S110 (closing anyway)
-                pass
-            self._session = None
-        if self._own_loop:
-            self._loop.close()
 
 
 def route_json(routes: list[Route], mrap_arn: str) -> dict[str, Any]:

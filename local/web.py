@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+import aiohttp
 from aiohttp import web
 from aiohttp.http_parser import HttpRequestParserPy
 from aiohttp.web_protocol import RequestHandler
@@ -175,6 +176,62 @@ class HttpServer:
                 self._loop.run(runner.cleanup(), timeout=15)
             except Exception:  # noqa: S110 (the loop is going away)
                 pass
+
+
+class ForwardingServer:
+    """An ``HttpServer`` that forwards to an upstream through one aiohttp client session,
+    on a given loop or a loop of its own (the edge to its origins, the MRAP to the buckets).
+
+    The session sends only the headers it is given (no ``Accept``, ``User-Agent`` ...) and
+    passes bodies through undecoded. ``close`` stops the server, then the session, then
+    ``_before_loop_close``, then the loop if it is its own."""
+
+    def __init__(
+        self,
+        loop: LoopThread | None,
+        thread_name: str,
+        handler: Handler,
+        port: int,
+        *,
+        connections: int,
+        upstream_keepalive: float,
+        **server_options: Any,
+    ) -> None:
+        self._own_loop = loop is None
+        self._loop = loop or LoopThread(thread_name)
+        self._session: aiohttp.ClientSession | None = None
+        self._connections = connections
+        self._upstream_keepalive = upstream_keepalive
+        self._http = HttpServer(self._loop, handler, port, **server_options)
+        self.address = self._http.address
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address[0]}:{self.address[1]}"
+
+    async def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections, keepalive_timeout=self._upstream_keepalive),
+                auto_decompress=False,
+                skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+            )
+        return self._session
+
+    def _before_loop_close(self) -> None:
+        """What a subclass stops after its server and session, before the loop goes."""
+
+    def close(self) -> None:
+        self._http.close()
+        if self._session is not None and not self._loop.loop.is_closed():
+            try:
+                self._loop.run(self._session.close(), timeout=10)
+            except Exception:  # noqa: S110 (closing anyway)
+                pass
+            self._session = None
+        self._before_loop_close()
+        if self._own_loop:
+            self._loop.close()
 
 
 def free_port() -> int:

@@ -7,11 +7,16 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE = Path(__file__).with_name("fake_aws.py")
 STACK = "mrap-edge-test"
+# What the scripts read from the user's shell: never inherited from the one running the tests.
+USER_NAMES = ("LOCAL_CONTROL", "REGION_ONE", "REGION_TWO", "BUCKET_ONE", "BUCKET_TWO", "CONFIRM", "TO", "SINCE",
+              "FILTER", "FOLLOW", "RETENTION", "REGIONS", "MRAP_ARN", "FUNCTION_NAME")  # fmt: skip
 
 
 class Aws:
@@ -25,7 +30,7 @@ class Aws:
         self.log.touch()
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FAKE_")) and k not in USER_NAMES}
         env.update(
             PATH=f"{self.bin}:{os.environ['PATH']}",
             FAKE_AWS_STATE=str(self.state),
@@ -68,8 +73,8 @@ class Aws:
         self.write(state)
 
 
-def run(script: str, env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(ROOT / "scripts" / script)], env=env, capture_output=True, text=True,
+def run(script: str, env: dict[str, str], *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(ROOT / "scripts" / script), *args], env=env, capture_output=True, text=True,
                           timeout=timeout)  # fmt: skip
 
 
@@ -103,3 +108,17 @@ def seed_stack(aws: Aws, status: str = "CREATE_COMPLETE", name: str = STACK, ver
         },
     }  # fmt: skip
     aws.write(state)
+
+
+class HttpStub:
+    """A ``BaseHTTPRequestHandler`` class served on 127.0.0.1 from a thread (a stand-in the
+    scripts talk to over HTTP: a distribution, the local control API)."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -282,35 +282,17 @@ def s3api(args: list[str], glob: dict, state: dict) -> None:
 # --- cloudformation: stacks of buckets.template ----------------------------------------
 
 
-def resolve(value: Any, params: dict[str, str], conditions: dict[str, bool]) -> Any:
-    """The few intrinsics buckets.template uses, resolved as CloudFormation would."""
-    if isinstance(value, list):
-        return [resolve(v, params, conditions) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "Ref" in value:
-        ref = value["Ref"]
-        return {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::NoValue": None}.get(ref, params.get(ref))
-    if "Fn::Sub" in value:
-        names = {**params, "AWS::Partition": "aws", "AWS::AccountId": ACCOUNT}
-        return re.sub(r"\$\{([^}]+)\}", lambda m: names[m.group(1)], value["Fn::Sub"])
-    if "Fn::If" in value:
-        cond, yes, no = value["Fn::If"]
-        return resolve(yes if conditions[cond] else no, params, conditions)
-    if "Fn::GetAtt" in value:
-        return f"arn:aws:iam::{ACCOUNT}:role/{'-'.join(value['Fn::GetAtt'])}"
-    return {k: r for k, v in value.items() if (r := resolve(v, params, conditions)) is not None}
-
-
 def apply_template(template_path: str, params: dict[str, str], stack: dict, state: dict, region: str) -> str:
     """Create or update the stack's bucket as the template says; returns the new status."""
     sys.path.insert(0, str(ROOT))
+    from local.intrinsics import Resolver
     from local.template import load_template
 
     template = load_template(Path(template_path))
-    params = {k: params.get(k, p.get("Default")) for k, p in template["Parameters"].items()}
-    conditions = {"Replicates": params["ReplicaBucketName"] != ""}
-    props = resolve(template["Resources"]["ContentBucket"]["Properties"], params, conditions)
+    role = {"ReplicationRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/ReplicationRole-Arn"}
+    cfn = Resolver(template, params=params, attributes=role, pseudo={"AWS::AccountId": ACCOUNT, "AWS::Region": region})
+    params = cfn.params  # with the template's defaults
+    props = cfn.resolve(template["Resources"]["ContentBucket"]["Properties"])
     buckets = state.setdefault("buckets", {})
     name = props["BucketName"]
     if name in buckets and buckets[name].get("stack") != stack["name"]:

@@ -5,12 +5,11 @@ run on its own, and prune_versions.sh deletes only versions nothing uses."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from aws_harness import STACK, Aws, arg, run, seed_stack
+from aws_harness import STACK, Aws, HttpStub, arg, run, seed_stack
 
 HEX = "0123456789abcdef0123456789abcdef"
 USER_OBJECTS = {
@@ -73,13 +72,11 @@ class Edge:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = HttpStub(Handler)
+        self.url = self.http.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 def test_smoke_writes_and_deletes_only_its_own_probe(aws: Aws) -> None:

@@ -15,87 +15,18 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from aws_harness import ROOT, STACK, Aws, HttpStub, arg, run
 
-ROOT = Path(__file__).resolve().parents[2]
-FAKE = Path(__file__).with_name("fake_aws.py")
 ACCOUNT = "123456789012"
 MRAP = f"arn:aws:s3::{ACCOUNT}:accesspoint/mfzwi23gnjvgw.mrap"
-STACK = "mrap-edge-test"
 ROUTE_REGIONS = ["us-east-1", "us-west-2", "ap-southeast-2", "ap-northeast-1", "eu-west-1"]
-
-
-class Aws:
-    def __init__(self, tmp: Path) -> None:
-        self.bin = tmp / "bin"
-        self.bin.mkdir()
-        (self.bin / "aws").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" "$@"\n')
-        (self.bin / "aws").chmod(0o755)
-        self.state_file = tmp / "state.json"
-        self.state_file.write_text("{}")
-        self.log = tmp / "calls.log"
-        self.log.touch()
-
-    def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FAKE_"))}
-        env.update(
-            PATH=f"{self.bin}:{os.environ['PATH']}",
-            FAKE_AWS_STATE=str(self.state_file),
-            FAKE_AWS_LOG=str(self.log),
-            PYTHON=sys.executable,
-            STACK_NAME=STACK,
-            POLL_SECONDS="0",
-            # These tests check the deploy steps, not the bytecode: build on machines without 3.13 too.
-            ALLOW_SLOW_COLD_START="1",
-        )
-        for name in (
-            "LOCAL_CONTROL",
-            "REGION_ONE",
-            "REGION_TWO",
-            "BUCKET_ONE",
-            "BUCKET_TWO",
-            "CONFIRM",
-            "TO",
-            "SINCE",
-            "FILTER",
-            "FOLLOW",
-            "RETENTION",
-            "REGIONS",
-            "MRAP_ARN",
-            "FUNCTION_NAME",
-        ):
-            env.pop(name, None)
-        env.update(extra)
-        return env
-
-    @property
-    def state(self) -> dict:
-        return json.loads(self.state_file.read_text())
-
-    def update(self, **values: object) -> None:
-        self.state_file.write_text(json.dumps({**self.state, **values}))
-
-    def calls(self) -> list[list[str]]:
-        lines = self.log.read_text().splitlines()
-        self.log.write_text("")
-        return [json.loads(line) for line in lines]
-
-
-def run(script: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["bash", str(ROOT / "scripts" / script), *args], env=env, capture_output=True, text=True, timeout=120
-    )
-
-
-def arg(call: list[str], name: str) -> str:
-    return call[call.index(name) + 1]
 
 
 def op(call: list[str]) -> str:
@@ -162,7 +93,7 @@ def with_mrap(aws: Aws, one: int = 100, two: int = 100) -> None:
 
 
 def dials(aws: Aws) -> dict[str, int]:
-    return {r["Bucket"]: r["TrafficDialPercentage"] for r in aws.state["mrap"]["routes"]}
+    return {r["Bucket"]: r["TrafficDialPercentage"] for r in aws.read()["mrap"]["routes"]}
 
 
 def test_routes_reads_the_stacks_mrap_in_the_first_route_region(aws: Aws) -> None:
@@ -425,13 +356,11 @@ class ContractControl:
                     r["TrafficDialPercentage"] = new[r["Bucket"]]
                 self.answer(200, {})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = HttpStub(Handler)
+        self.url = self.http.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 def test_local_control_speaks_the_contract(aws: Aws) -> None:
@@ -465,6 +394,14 @@ def test_local_control_not_running_fails_in_one_line(aws: Aws) -> None:
 
 ONE, TWO = f"mrap-edge-test-{ACCOUNT}-eu-west-1", f"mrap-edge-test-{ACCOUNT}-us-west-2"
 STACK_ONE, STACK_TWO = f"{STACK}-bucket-one", f"{STACK}-bucket-two"
+
+
+def bucket_stack(aws: Aws, region: str, name: str, params: dict[str, str], ours: bool = False) -> None:
+    """A finished stack of buckets.template, as fake_aws keeps it; ``ours``: tagged by make buckets."""
+    stacks = aws.read().get("bucket_stacks", {})
+    stacks.setdefault(region, {})[name] = {"name": name, "status": "CREATE_COMPLETE", "params": params,
+                                           "tags": {"mrap-edge:buckets": name} if ours else {}, "body": ""}  # fmt: skip
+    aws.update(bucket_stacks=stacks)
 
 
 def params(call: list[str]) -> dict[str, str]:
@@ -507,7 +444,7 @@ def test_buckets_creates_both_then_replicates_both_ways_then_is_idempotent(aws: 
         assert arg(c, "--template-body") == f"file://{ROOT}/buckets.template"
         assert arg(c, "--capabilities") == "CAPABILITY_IAM"
         assert arg(c, "--tags") == f"Key=mrap-edge:buckets,Value={arg(c, '--stack-name')}"
-    buckets = aws.state["buckets"]
+    buckets = aws.read()["buckets"]
     for name, other in ((ONE, TWO), (TWO, ONE)):
         assert buckets[name]["versioning"] == "Enabled"
         rule = buckets[name]["replication"]["Rules"][0]
@@ -523,7 +460,7 @@ def test_buckets_creates_both_then_replicates_both_ways_then_is_idempotent(aws: 
         "cloudformation update-stack @eu-west-1",
     ]
     assert again.stdout.count("is up to date") == 2
-    assert aws.state["buckets"] == buckets
+    assert aws.read()["buckets"] == buckets
 
     check = run("replication_check.sh", aws.env(BUCKET_ONE=ONE, BUCKET_TWO=TWO))
     assert check.returncode == 0, check.stdout + check.stderr
@@ -535,18 +472,8 @@ def test_buckets_creates_both_then_replicates_both_ways_then_is_idempotent(aws: 
 def test_buckets_with_given_names_and_regions_and_resume_after_an_interruption(aws: Aws) -> None:
     env = aws.env(REGION_ONE="ap-southeast-2", REGION_TWO="eu-central-1", BUCKET_ONE="site-ap", BUCKET_TWO="site-eu")
     # An earlier run stopped after step 1: bucket one exists, without replication.
+    bucket_stack(aws, "ap-southeast-2", STACK_ONE, {"BucketName": "site-ap", "ReplicaBucketName": ""}, ours=True)
     aws.update(
-        bucket_stacks={
-            "ap-southeast-2": {
-                STACK_ONE: {
-                    "name": STACK_ONE,
-                    "status": "CREATE_COMPLETE",
-                    "params": {"BucketName": "site-ap", "ReplicaBucketName": ""},
-                    "tags": {"mrap-edge:buckets": STACK_ONE},
-                    "body": "",
-                }
-            }
-        },
         buckets={
             "site-ap": {
                 "region": "ap-southeast-2",
@@ -565,7 +492,9 @@ def test_buckets_with_given_names_and_regions_and_resume_after_an_interruption(a
         "cloudformation create-stack @eu-central-1",
         "cloudformation update-stack @ap-southeast-2",
     ]
-    assert aws.state["buckets"]["site-ap"]["replication"]["Rules"][0]["Destination"]["Bucket"] == "arn:aws:s3:::site-eu"
+    assert (
+        aws.read()["buckets"]["site-ap"]["replication"]["Rules"][0]["Destination"]["Bucket"] == "arn:aws:s3:::site-eu"
+    )
     assert "export S3_BUCKET_ONE=site-ap S3_BUCKET_TWO=site-eu" in proc.stdout
 
 
@@ -580,19 +509,7 @@ def test_buckets_refuses_a_bucket_it_did_not_create(aws: Aws, owner: str) -> Non
 
 
 def test_buckets_refuses_a_stack_it_did_not_create(aws: Aws) -> None:
-    aws.update(
-        bucket_stacks={
-            "us-west-2": {
-                STACK_TWO: {
-                    "name": STACK_TWO,
-                    "status": "CREATE_COMPLETE",
-                    "params": {"BucketName": "bkt-two"},
-                    "tags": {},
-                    "body": "",
-                }
-            }
-        }
-    )
+    bucket_stack(aws, "us-west-2", STACK_TWO, {"BucketName": "bkt-two"})
     proc = run("buckets.sh", aws.env(BUCKET_ONE="bkt-one", BUCKET_TWO="bkt-two"))
     assert proc.returncode == 2 and f"stack {STACK_TWO} in us-west-2 was not created by make buckets" in proc.stderr
     assert writes(aws.calls()) == []
@@ -608,11 +525,11 @@ def test_buckets_refuses_one_region_and_bad_names_before_any_aws_call(aws: Aws) 
 
 
 def with_versions(aws: Aws, bucket: str, count: int, markers: int) -> None:
-    state = aws.state
+    state = aws.read()
     state["buckets"][bucket]["versions"] = [{"Key": f"k{i % 7}", "VersionId": f"v{i}"} for i in range(count)] + [
         {"Key": f"k{i}", "VersionId": f"m{i}", "delete_marker": True} for i in range(markers)
     ]
-    aws.state_file.write_text(json.dumps(state))
+    aws.write(state)
 
 
 def test_destroy_buckets_asks_first_then_empties_and_deletes_only_its_own(aws: Aws) -> None:
@@ -621,7 +538,7 @@ def test_destroy_buckets_asks_first_then_empties_and_deletes_only_its_own(aws: A
     with_versions(aws, TWO, 3, 2)
     aws.update(
         buckets={
-            **aws.state["buckets"],
+            **aws.read()["buckets"],
             "unrelated": {
                 "region": "eu-west-1",
                 "versioning": "Enabled",
@@ -651,7 +568,7 @@ def test_destroy_buckets_asks_first_then_empties_and_deletes_only_its_own(aws: A
         "cloudformation wait stack-delete-complete @us-west-2",
     ]
     assert {arg(c, "--bucket") for c in writes(calls) if "--bucket" in c} == {ONE, TWO}
-    assert set(aws.state["buckets"]) == {"unrelated"} and aws.state["buckets"]["unrelated"]["versions"]
+    assert set(aws.read()["buckets"]) == {"unrelated"} and aws.read()["buckets"]["unrelated"]["versions"]
 
     gone = run("destroy_buckets.sh", aws.env(CONFIRM="yes"))
     assert gone.returncode == 0 and "nothing to delete" in gone.stdout
@@ -668,19 +585,7 @@ def test_destroy_buckets_refuses_buckets_the_mrap_still_uses(aws: Aws) -> None:
 
 
 def test_destroy_buckets_refuses_a_stack_it_did_not_create(aws: Aws) -> None:
-    aws.update(
-        bucket_stacks={
-            "eu-west-1": {
-                STACK_ONE: {
-                    "name": STACK_ONE,
-                    "status": "CREATE_COMPLETE",
-                    "params": {"BucketName": "theirs"},
-                    "tags": {},
-                    "body": "",
-                }
-            }
-        }
-    )
+    bucket_stack(aws, "eu-west-1", STACK_ONE, {"BucketName": "theirs"})
     proc = run("destroy_buckets.sh", aws.env(CONFIRM="yes"))
     assert proc.returncode == 2 and "was not created by make buckets" in proc.stderr
     assert writes(aws.calls()) == []
@@ -838,11 +743,11 @@ def test_logs_follow_prints_new_lines_as_they_arrive(aws: Aws) -> None:
     try:
         lines = [proc.stdout.readline() for _ in range(2)]
         assert "following" in lines[0] and "req-a" in lines[1]
-        state = aws.state
+        state = aws.read()
         state["log_groups"]["eu-west-1"][GROUP]["events"].append(
             {"timestamp": now + 1000, "message": line("signed", "req-new") + "\n", "eventId": "e9"}
         )
-        aws.state_file.write_text(json.dumps(state))
+        aws.write(state)
         assert "req-new" in proc.stdout.readline()  # and req-a is not printed again
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -860,7 +765,7 @@ def test_logs_retention_on_every_group_then_idempotent(aws: Aws) -> None:
     ]
     assert "eu-west-1: " + GROUP + " now keeps 14 days (was forever)" in proc.stdout
     assert "(was 30)" in proc.stdout
-    groups = aws.state["log_groups"]
+    groups = aws.read()["log_groups"]
     assert groups["eu-west-1"][GROUP]["retention"] == 14 and groups["us-east-1"][GROUP + "-other"]["retention"] is None
 
     again = run("logs.sh", aws.env(RETENTION="14"))
@@ -1004,11 +909,11 @@ def test_buckets_prints_what_deploy_uses_and_destroy_buckets_waits_for_destroy(a
     assert exported == {"S3_BUCKET_ONE": ONE, "S3_BUCKET_TWO": TWO}
     deployed = run("deploy.sh", aws.env(S3_BUCKET_DEPLOYABLES="deployables", **exported))
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    main = aws.state["stacks"][STACK]
+    main = aws.read()["stacks"][STACK]
     assert (main["outputs"]["S3BucketOneName"], main["outputs"]["S3BucketTwoName"]) == (ONE, TWO)
     aws.calls()
 
     refused = run("destroy_buckets.sh", aws.env(CONFIRM="yes"))
     assert refused.returncode == 2 and f"MRAP uses bucket {ONE}: run 'make destroy' first" in refused.stderr
     assert writes(aws.calls()) == []
-    assert set(aws.state["buckets"]) == {ONE, TWO}
+    assert set(aws.read()["buckets"]) == {ONE, TWO}

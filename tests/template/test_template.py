@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from local.intrinsics import Resolver, TemplateError
 from local.template import TEMPLATE, load_template
-from tests.template.intrinsics import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -186,7 +186,7 @@ def test_log_permission_names_the_function_whatever_the_stack(template: dict) ->
         stack_id = (
             f"arn:aws:cloudformation:us-east-1:123456789012:stack/{stack_name}/0f1e2d3c-aaaa-bbbb-cccc-ddddeeeeffff"
         )
-        stack = Stack(template, pseudo={"AWS::StackName": stack_name, "AWS::StackId": stack_id})
+        stack = Resolver(template, pseudo={"AWS::StackName": stack_name, "AWS::StackId": stack_id})
         name = stack.resolve(fn["FunctionName"])
         assert name == "mrap-edge-0f1e2d3c-signer"
         assert (
@@ -195,13 +195,26 @@ def test_log_permission_names_the_function_whatever_the_stack(template: dict) ->
 
 
 def test_function_fits_lambda_at_edge(template: dict) -> None:
-    fn = Stack(template).resolve(one(template, "AWS::Lambda::Function"))
+    given = {"EdgeFunctionRole.Arn": "arn:aws:iam::123456789012:role/r1"}
+    fn = Resolver(template, params={"S3BucketDeployables": "deployables"}, attributes=given).resolve(
+        one(template, "AWS::Lambda::Function")
+    )
     assert fn["Runtime"] == "python3.13" and fn["Architectures"] == ["x86_64"]
     assert fn["Handler"] == "lambda_function.lambda_handler"
     assert "Environment" not in fn and "VpcConfig" not in fn and "Layers" not in fn
     assert fn["Timeout"] == "5" and fn["MemorySize"] == "1024"
     raw = one(template, "AWS::Lambda::Function")
     assert raw["Code"] == {"S3Bucket": {"Ref": "S3BucketDeployables"}, "S3Key": {"Ref": "LambdaCodeKey"}}
+
+
+def test_a_value_nobody_gave_is_an_error_not_a_placeholder(template: dict) -> None:
+    fn = one(template, "AWS::Lambda::Function")
+    with pytest.raises(TemplateError, match="S3BucketDeployables"):  # a required parameter
+        Resolver(template).resolve(fn["Code"])
+    with pytest.raises(TemplateError, match=r"EdgeFunctionRole\.Arn"):  # a resource's attribute
+        Resolver(template).resolve(fn["Role"])
+    with pytest.raises(TemplateError, match="Fn::Base64"):  # an intrinsic not modelled
+        Resolver(template).resolve({"Fn::Base64": "x"})
 
 
 def test_memory_and_timeout_parameters_admit_exactly_what_lambda_at_edge_allows(template: dict) -> None:
@@ -234,7 +247,7 @@ FROZEN_INPUTS = {
 FROZEN = ("Code", "MemorySize", "Timeout", "Runtime", "Architectures", "Handler", "Role")
 
 
-def _stack(template: dict, change: str | None = None) -> Stack:
+def _stack(template: dict, change: str | None = None) -> Resolver:
     params = {"S3BucketDeployables": "deployables", "LambdaCodeKey": "mrap-edge/a.zip"}
     mapping = json.loads(json.dumps(template["Mappings"]))
     role = {
@@ -249,7 +262,7 @@ def _stack(template: dict, change: str | None = None) -> Stack:
             mapping["Function"]["Settings"][change] = value
         else:
             role = {"EdgeFunctionRole.Arn": "arn:aws:iam::123456789012:role/r2", "EdgeFunctionRole.RoleId": value}
-    return Stack(template, params=params, attributes=role, mappings=mapping)
+    return Resolver(template, params=params, attributes=role, mappings=mapping)
 
 
 def test_every_setting_a_version_freezes_publishes_a_new_version(template: dict) -> None:
@@ -280,7 +293,7 @@ def test_version_description_fits_256_characters_in_the_worst_case(template: dic
         assert re.fullmatch(params[name]["AllowedPattern"], worst[name])
     # A role's unique id is "AROA" and 17 more characters.
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids
-    stack = Stack(template, params=worst, attributes={"EdgeFunctionRole.RoleId": "AROA" + "X" * 17})
+    stack = Resolver(template, params=worst, attributes={"EdgeFunctionRole.RoleId": "AROA" + "X" * 17})
     description = stack.resolve(template["Resources"]["EdgeFunctionVersion"]["Properties"]["Description"])
     assert "<" not in description and len(description) <= 256, (len(description), description)
 
@@ -291,14 +304,14 @@ def test_rule_refuses_every_region_but_us_east_1(template: dict) -> None:
     assert "RuleCondition" not in rule
     assert "us-east-1" in assertion["AssertDescription"] and "Lambda@Edge" in assertion["AssertDescription"]
     for region, ok in (("us-east-1", True), ("eu-west-1", False), ("us-east-2", False)):
-        assert Stack(template, pseudo={"AWS::Region": region}).resolve(assertion["Assert"]) is ok
+        assert Resolver(template, pseudo={"AWS::Region": region}).resolve(assertion["Assert"]) is ok
 
 
 def test_names_aws_limits_fit_with_the_longest_stack_name(template: dict) -> None:
     stack_id = (
         "arn:aws:cloudformation:us-east-1:123456789012:stack/" + "s" * 128 + "/0f1e2d3c-aaaa-bbbb-cccc-ddddeeeeffff"
     )
-    stack = Stack(template, pseudo={"AWS::StackName": "s" * 128, "AWS::StackId": stack_id})
+    stack = Resolver(template, pseudo={"AWS::StackName": "s" * 128, "AWS::StackId": stack_id})
     res = template["Resources"]
     limits = [
         (res["EdgeFunction"]["Properties"]["FunctionName"], 64),
@@ -419,7 +432,7 @@ def test_options_is_allowed_and_cached_because_the_function_answers_it_the_same_
 
 def cors(template: dict, origins: str):
     policy = one(template, "AWS::CloudFront::ResponseHeadersPolicy")["ResponseHeadersPolicyConfig"]
-    return Stack(template, params={"CorsAllowedOrigins": origins}).resolve(policy).get("CorsConfig")
+    return Resolver(template, params={"CorsAllowedOrigins": origins}).resolve(policy).get("CorsConfig")
 
 
 def test_cors_headers_come_from_the_response_headers_policy_only_when_asked(template: dict) -> None:
