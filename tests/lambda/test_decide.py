@@ -99,3 +99,9 @@ def test_urls_cloudfront_would_reject_are_refused_with_414(path_len: int, query_
     assert (refusal is not None and refusal.status == 414) is refused
     if not refused:
         assert len(path) + (len(query) + 1 if query else 0) < MAX_URL
+
+
+def test_a_subresource_is_found_by_its_name_even_with_an_equals_in_its_value() -> None:
+    # "tagging=a=b": the name is what precedes the first "=".
+    assert check_target("/k", "tagging=a=b") is not None
+    assert check_target("/k", "versionId=a=tagging") is None

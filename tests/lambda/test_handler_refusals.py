@@ -131,3 +131,15 @@ def test_refusal_messages_name_the_part(call, raw: str, message: str) -> None:
     with pytest.raises(PathError) as err:
         call(raw)
     assert str(err.value) == message
+
+
+def test_generated_answers_have_their_exact_shape(creds) -> None:
+    """OPTIONS and a refusal, as CloudFront reads them (status line text included)."""
+    from mrap_edge.responses import options_no_content, refused
+
+    assert options_no_content()["statusDescription"] == "No Content"
+    answer = refused(404, "why", "rid")
+    assert (answer["status"], answer["statusDescription"]) == ("404", "Not Found")
+    assert json.loads(answer["body"]) == {"error": "NotFound", "message": "why", "requestId": "rid"}
+    assert json.loads(refused(414, "long")["body"]) == {"error": "UriTooLong", "message": "long"}
+    assert refused(403, "acl")["statusDescription"] == "Forbidden"

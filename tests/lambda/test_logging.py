@@ -134,3 +134,38 @@ def test_log_lines_are_compact_json_on_stdout(capsys) -> None:
     out = capsys.readouterr().out
     assert out.startswith('{"level":"INFO","event":"signed","uri":"/k","obj":"<class')
     assert out.endswith("}\n") and out.count("\n") == 1
+
+
+# Each decision's whole log line, so a field lost or changed on any path fails a test.
+OPTIONS = make_event("/k", method="OPTIONS")
+BUCKET_LEVEL = make_event("/")
+MALFORMED = {"Records": []}
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (OPTIONS, {"level": "INFO", "event": "answered", "request_id": REQUEST_ID, "status": 204,
+                   "reason": "OPTIONS is answered at the edge; an MRAP serves no OPTIONS", "uri": "/k"}),
+        (BUCKET_LEVEL, {"level": "WARNING", "event": "rejected", "request_id": REQUEST_ID, "status": 404,
+                        "reason": "the request names no object key (a bucket-level request is never signed)",
+                        "uri": "/"}),
+        (REFUSED, {"level": "WARNING", "event": "rejected", "request_id": REQUEST_ID, "status": 405,
+                   "reason": "method PUT is not served"}),
+        (FAILED, {"level": "ERROR", "event": "rejected", "request_id": REQUEST_ID, "status": 502,
+                  "uri": "/bad%zz"}),
+        (MALFORMED, {"level": "ERROR", "event": "rejected", "status": 502}),
+    ],
+)  # fmt: skip
+def test_each_decision_logs_its_whole_line(creds, monkeypatch, event: dict, expected: dict) -> None:
+    [line] = run(monkeypatch, "INFO", event)
+    reason = line.pop("reason")
+    assert isinstance(reason, str) and reason
+    if "reason" in expected:
+        assert reason == expected.pop("reason")
+    assert line == expected
+
+
+def test_an_options_line_cuts_its_uri_at_256_characters(creds, monkeypatch) -> None:
+    [line] = run(monkeypatch, "INFO", make_event(LONG, method="OPTIONS"))
+    assert line["uri"] == LONG[:256]
