@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from .intrinsics import Resolver
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "cloudformation.template"
 _SHORT_FORMS = ("Base64", "Cidr", "Equals", "FindInMap", "GetAZs", "If", "ImportValue", "Join", "Not", "And", "Or",
@@ -71,7 +73,7 @@ def edge_settings(template: dict[str, Any]) -> EdgeSettings:
     groups = config["OriginGroups"]["Fn::If"][1]
     codes = groups["Items"][0]["FailoverCriteria"]["StatusCodes"]["Fn::If"][2]["Items"]
     return EdgeSettings(
-        allowed_methods=frozenset(config["DefaultCacheBehavior"]["AllowedMethods"]),
+        allowed_methods=frozenset(Resolver(template).resolve(config["DefaultCacheBehavior"]["AllowedMethods"])),
         read_timeout=custom["OriginReadTimeout"],
         keepalive_timeout=custom["OriginKeepaliveTimeout"],
         ssl_protocols=tuple(custom["OriginSSLProtocols"]),
