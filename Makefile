@@ -9,7 +9,7 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 ZIP := lambda/deployment-package.zip
 
-.PHONY: venv package test lint lint-template demo bench bench-load mutation deploy smoke destroy prune-versions clean
+.PHONY: venv package test lint lint-template demo bench bench-load mutation preflight deploy smoke destroy prune-versions clean
 .PHONY: buckets destroy-buckets replication-check routes failover failback logs
 
 venv: $(STAMP)
@@ -70,8 +70,14 @@ mutation: $(STAMP)
 	$(BIN)/python mutation/run.py $(TARGETS)
 
 # The AWS path (needs the AWS CLI and credentials; see README "Deploy").
+# SIGNING=lambda-edge|oac|auto picks who signs origin requests (docs/signing-modes.md);
+# unset keeps the deployed stack's mode. make preflight says which one fits, reading only.
+SIGNING ?=
 deploy: $(STAMP)
-	scripts/deploy.sh
+	SIGNING="$(SIGNING)" scripts/deploy.sh
+
+preflight: $(STAMP)
+	SIGNING="$(or $(SIGNING),auto)" scripts/preflight.sh
 
 smoke:
 	scripts/smoke.sh
