@@ -8,6 +8,10 @@ Usage::
 Everything the distribution, the role and the MRAP policy say comes from the template
 (``template_path``, ``cloudformation.template`` by default): a template copy with a
 permission removed gives a stack that refuses what AWS would refuse.
+
+``signing="oac"`` models the template's SigningMode oac: no function runs, the edge signs
+for the MRAP origin itself (``local.cloudfront.oac``), and the MRAP authorises CloudFront's
+service principal with the MRAP policy and the buckets' policies (``buckets_template_path``).
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from . import settings
+from .cloudfront import oac
 from .cloudfront.server import Behavior, Edge, Origin
 from .control import ControlApi
-from .iam.policy import AccessModel
+from .iam.buckets import BUCKETS_TEMPLATE, bucket_policies
+from .iam.policy import AccessModel, LocalNames
 from .lambda_edge.pool import FunctionPool, role_environment
 from .s3.buckets import Buckets
 from .s3.mrap import MrapEndpoint, route_json
@@ -31,13 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ZIP = ROOT / "lambda" / "deployment-package.zip"
 
 
-def distribution_and_cache(template: dict[str, Any]) -> tuple[Any, Any]:
+def distribution_and_cache(template: dict[str, Any], names: LocalNames | None = None) -> tuple[Any, Any]:
     """The template's cache behavior (local.cloudfront.cache), or (None, None) while it is absent."""
     try:
         from .cloudfront.cache import Cache, DistributionModel
     except ImportError:
         return None, None
-    model = DistributionModel.from_template(template)
+    model = DistributionModel.from_template(template, names) if names else DistributionModel.from_template(template)
     return model, Cache(model)
 
 
@@ -54,6 +60,8 @@ class LocalStack:
         log: Callable[[str], None] = print,
         *,
         template_path: Path = TEMPLATE,
+        signing: str = "lambda-edge",
+        buckets_template_path: Path = BUCKETS_TEMPLATE,
         control_port: int | None = None,
         site: Path | None = None,
         replication_delay: float = 0.0,
@@ -74,20 +82,34 @@ class LocalStack:
             else:
                 self.buckets.seed_demo()
                 self.seeded = []
-            credentials = {
-                settings.ACCESS_KEY_ID: Credential(
-                    settings.ACCESS_KEY_ID, settings.SECRET_ACCESS_KEY, settings.SESSION_TOKEN
-                )
-            }
-            self.access = AccessModel.from_template(self.template)
-            self.mrap = MrapEndpoint(self.buckets, credentials, log=log, access=self.access, loop=self.loop)
+            if signing not in ("lambda-edge", "oac"):
+                raise ValueError(f"signing must be lambda-edge or oac, not {signing!r}")
+            names = LocalNames(parameters=(("SigningMode", signing),)) if signing == "oac" else None
+            mrap_auth: dict[str, Any] = {}
+            if names is not None:  # oac: CloudFront signs, as its service principal, for this distribution
+                self.access = AccessModel.from_template(self.template, names)
+                self.access.bucket_policies.update(bucket_policies(load_template(buckets_template_path), names))
+                credentials = {oac.CREDENTIAL.access_key_id: oac.CREDENTIAL}
+                mrap_auth = {"principals": {oac.CREDENTIAL.access_key_id: oac.PRINCIPAL},
+                             "source_arns": {oac.CREDENTIAL.access_key_id: names.distribution_arn}}  # fmt: skip
+            else:
+                self.access = AccessModel.from_template(self.template)
+                credentials = {
+                    settings.ACCESS_KEY_ID: Credential(
+                        settings.ACCESS_KEY_ID, settings.SECRET_ACCESS_KEY, settings.SESSION_TOKEN
+                    )
+                }
+            self.mrap = MrapEndpoint(self.buckets, credentials, log=log, access=self.access, loop=self.loop,
+                                     **mrap_auth)  # fmt: skip
             self._closers.append(self.mrap.close)
             env = function_env or role_environment()
             # The distribution's own origin and behavior settings, and the function's
             # Timeout, from the template.
-            cfg = edge_settings(self.template)
+            cfg = edge_settings(self.template, {"SigningMode": signing})
             pool = {"size": concurrency, "env": env, "log": log, "wait": function_wait, "timeout": cfg.function_timeout}
-            if function_folder is not None:
+            if signing == "oac":
+                self.function = oac.OacSigner(settings.MRAP_DOMAIN, wait=function_wait)
+            elif function_folder is not None:
                 self.function = FunctionPool(function_folder, **pool)
             else:
                 self.function = FunctionPool.from_zip(zip_path, **pool)
@@ -108,7 +130,7 @@ class LocalStack:
                 default_root_object=cfg.default_root_object,
             )
             primary = Origin(settings.MRAP_DOMAIN, path=origin_path, **timeouts)
-            distribution, cache = distribution_and_cache(self.template)
+            distribution, cache = distribution_and_cache(self.template, names)
             self.edge = Edge(
                 self.function, primary, resolver, behavior, port, log,
                 loop=self.loop, distribution=distribution, cache=cache, mrap_outcome=self.mrap.outcome,

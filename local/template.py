@@ -65,15 +65,16 @@ class EdgeSettings:
     function_timeout: float | None = None  # the function's Timeout (seconds), when the template fixes it
 
 
-def edge_settings(template: dict[str, Any]) -> EdgeSettings:
-    """The MRAP origin, the default behavior and the origin group, without the 4xx option."""
+def edge_settings(template: dict[str, Any], params: dict[str, str] | None = None) -> EdgeSettings:
+    """The MRAP origin, the default behavior and the origin group, without the 4xx option;
+    ``params``: template parameters that differ from their defaults (SigningMode)."""
     config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
     mrap = next(o for o in config["Origins"] if isinstance(o, dict) and o.get("Id") == "mrap")
     custom = mrap["CustomOriginConfig"]
     groups = config["OriginGroups"]["Fn::If"][1]
     codes = groups["Items"][0]["FailoverCriteria"]["StatusCodes"]["Fn::If"][2]["Items"]
     return EdgeSettings(
-        allowed_methods=frozenset(Resolver(template).resolve(config["DefaultCacheBehavior"]["AllowedMethods"])),
+        allowed_methods=frozenset(Resolver(template, params).resolve(config["DefaultCacheBehavior"]["AllowedMethods"])),
         read_timeout=custom["OriginReadTimeout"],
         keepalive_timeout=custom["OriginKeepaliveTimeout"],
         ssl_protocols=tuple(custom["OriginSSLProtocols"]),
