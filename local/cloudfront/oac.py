@@ -7,7 +7,9 @@ Requests to any other origin (the failover origin) go unsigned: an OAC belongs t
 origin. https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3-mrap.html
 
 This signer is independent of the function's (``lambda/mrap_edge``): it drives awscrt
-directly, signing the path and query exactly as CloudFront sends them. It has the
+directly. The path and query it signs are the ones it sends, decoded as S3 decodes them
+(``+`` in the path is a space, ``%XX`` a byte, UTF-8) and re-encoded in one strict form,
+as a correct S3 client does; a target that does not decode is a 400. It has the
 ``FunctionPool`` interface the edge calls (``wait``, ``invoke(event, deadline)``,
 ``close``), and hands back the origin request with the signature headers added.
 
@@ -20,9 +22,11 @@ Usage::
 from __future__ import annotations
 
 import copy
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, unquote_to_bytes
 
 import awscrt.auth
 import awscrt.http
@@ -34,6 +38,29 @@ PRINCIPAL = "Service:cloudfront.amazonaws.com"  # as local.iam names a service p
 # CloudFront's signing key, locally. Never the function's role credentials.
 CREDENTIAL = Credential("AKIALOCALCLOUDFRONT1", "local/cloudfront/oac/secret/EXAMPLEKEY+not+real", None)
 ADDED = ("Authorization", "X-Amz-Date", "X-Amz-Region-Set", "X-Amz-Content-SHA256", "X-Amz-Security-Token")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+class BadTarget(ValueError):
+    """A path or query that does not decode the way S3 decodes it."""
+
+
+def strict(raw: str, safe: str) -> str:
+    """Decode as S3 does (``+`` a space, ``%XX`` a byte, UTF-8), re-encode strictly."""
+    if _BAD_ESCAPE.search(raw):
+        raise BadTarget("a '%' not followed by two hex digits")
+    data = unquote_to_bytes(raw.replace("+", "%20"))
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadTarget("not UTF-8") from None
+    return quote(data, safe=safe)
+
+
+def strict_query(raw: str) -> str:
+    """Each parameter strictly encoded (a bare flag gets ``=``), sorted as SigV4 sorts them."""
+    pairs = sorted((strict(n, ""), strict(v, "")) for n, _, v in (p.partition("=") for p in raw.split("&") if p))
+    return "&".join(f"{n}={v}" for n, v in pairs)
 
 
 class OacSigner:
@@ -56,8 +83,13 @@ class OacSigner:
         origin = request["origin"][kind]
         if origin["domainName"].lower() != self.domain:
             return Outcome(request, None, (time.perf_counter() - started) * 1000)  # not this OAC's origin
+        try:
+            request["uri"] = strict(request["uri"], "/")
+            request["querystring"] = query = strict_query(request.get("querystring", ""))
+        except BadTarget as exc:
+            answer = {"status": "400", "statusDescription": "Bad Request", "body": f"400 Bad Request: {exc}\n"}
+            return Outcome(answer, None, (time.perf_counter() - started) * 1000)
         path = origin.get("path", "") + request["uri"]
-        query = request.get("querystring", "")
         # CloudFront adds X-Amz-Cf-Id (= requestId) after this point; S3 wants every x-amz-* signed.
         headers = [("host", origin["domainName"]), ("x-amz-cf-id", cf["config"]["requestId"])]
         signed = self._sign(request["method"], path + (f"?{query}" if query else ""), headers)

@@ -175,3 +175,15 @@ def test_removing_the_bucket_statement_breaks_the_edge(tmp_path: Path) -> None:
 def test_a_bad_signing_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="signing must be"):
         LocalStack(signing="sigv4a")
+
+
+def test_the_target_is_sent_in_the_strict_form_it_is_signed_in() -> None:
+    from local.cloudfront.oac import strict, strict_query
+
+    assert strict("/a+b%2bc/%7e!", "/") == "/a%20b%2Bc/~%21"
+    assert strict_query("b=2&a=x+y&flag") == "a=x%20y&b=2&flag="
+    event = signed_event(settings.MRAP_DOMAIN)
+    event["Records"][0]["cf"]["request"]["uri"] = "/bad%zz"
+    assert OacSigner(settings.MRAP_DOMAIN).invoke(event).result["status"] == "400"
+    event["Records"][0]["cf"]["request"]["uri"] = "/%ff"  # not UTF-8
+    assert OacSigner(settings.MRAP_DOMAIN).invoke(event).result["status"] == "400"
