@@ -9,7 +9,7 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 ZIP := lambda/deployment-package.zip
 
-.PHONY: venv package test lint lint-template demo bench bench-load mutation preflight deploy smoke destroy prune-versions clean
+.PHONY: venv package test lint lint-template demo bench bench-load bench-modes mutation preflight deploy smoke destroy prune-versions clean
 .PHONY: buckets destroy-buckets replication-check routes failover failback logs
 
 venv: $(STAMP)
@@ -64,6 +64,10 @@ bench: package
 # The local stand-in under load: 1,000 concurrent viewers, p99 at 200, peak RSS (README).
 bench-load: package
 	$(BIN)/python bench/load.py --zip $(ZIP)
+
+# Added latency of a cache miss per signing mode on the stand-in (docs/signing-modes.md).
+bench-modes: package
+	$(BIN)/python bench/signing_modes.py --zip $(ZIP)
 
 # Mutation testing of the function and the verifier (mutmut; not part of `make test`).
 # TARGETS="lambda" or "verifier" runs one; see CONTRIBUTING "Mutation testing".
