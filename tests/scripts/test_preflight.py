@@ -214,3 +214,12 @@ def test_create_in_oac_mode_creates_no_function(aws: Aws) -> None:
     [create] = [c for c in aws.calls() if "create-change-set" in c]
     assert arg(create, "--change-set-type") == "CREATE"
     assert "EdgeFunction" not in proc.stdout and "OriginAccessControl" in proc.stdout
+
+
+def test_prune_versions_on_an_oac_stack_says_there_is_no_function(aws: Aws) -> None:
+    assert run("deploy.sh", aws.env(SIGNING="oac")).returncode == 0
+    aws.calls()
+    proc = run("prune_versions.sh", aws.env())
+    assert proc.returncode == 0, proc.stderr
+    assert "SigningMode oac" in proc.stdout and "aws lambda delete-function" in proc.stdout
+    assert not [c for c in aws.calls() if c[0] == "lambda"]
