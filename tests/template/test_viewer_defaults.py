@@ -20,6 +20,8 @@ from mrap_edge.allowlist import (
     RESPONSE_OVERRIDES,
     SIGNED_ONLY,
     allowed_parameters,
+)
+from mrap_edge.allowlist import (
     check_parameters as function_accepts,
 )
 from mrap_edge.decide import SUBRESOURCES
