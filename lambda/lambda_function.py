@@ -2,7 +2,7 @@
 
 parse the event -> decide (sign, pass through, answer OPTIONS, refuse) -> canonical
 path, query and headers -> check the target (a key, not too long, no sub-resource) ->
-check the parameters (no signed-only one the distribution does not allow) -> sign ->
+check the parameters (no guarded one the distribution does not allow) -> sign ->
 CloudFront-shaped result.  Every failure becomes a generated 502 that is never
 cached: an unsigned or half-signed request is never forwarded.
 """

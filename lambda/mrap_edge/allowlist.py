@@ -1,19 +1,22 @@
 """Sign only the query parameters the owner allowed: a pure step after the canonical query.
 
-S3 honours some GetObject parameters only on *signed* requests ("They cannot be used
-with an unsigned (anonymous) request", GetObject API reference): the ``response-*``
-overrides change the headers S3 returns (Content-Type, Content-Disposition,
-Cache-Control, ...), and ``versionId`` reads an object version that is no longer
-current, even one deleted from the site. Signing them for any viewer would give every
-viewer the function role's power over them, so each is refused (403, never signed)
-unless the distribution allows it.
+Two kinds of GetObject parameters do more than read the current object, and the
+function signs with its role's authority for every viewer:
 
-Which ones are allowed comes from the template's parameters (``AllowedResponseOverrides``,
-``AllowVersionReads``), which build both the cache policy's query-string whitelist and
-the MRAP origin's custom header ``x-mrap-edge-allow`` that this step reads: one source,
-so CloudFront and the function cannot disagree (tests/template). A missing header means
-nothing signed-only is allowed (fail closed). Parameters S3 also honours on anonymous
-requests (``partNumber``) are never refused here.
+- the ``response-*`` overrides change the headers S3 returns (Content-Type,
+  Content-Disposition, Cache-Control, ...). S3 honours them only on signed requests
+  ("They cannot be used with an unsigned (anonymous) request", GetObject API
+  reference), so signing them for anyone hands that power to anyone;
+- ``versionId`` reads a version that is no longer current, even of an object deleted
+  from the site, with the role's ``s3:GetObjectVersion``.
+
+Each of these *guarded* parameters is refused (403, never signed) unless the
+distribution allows it. Which ones are allowed comes from the template's parameters
+(``AllowedResponseOverrides``, ``AllowVersionReads``), which build both the cache
+policy's query-string whitelist and the MRAP origin's custom header
+``x-mrap-edge-allow`` that this step reads: one source, so CloudFront and the function
+cannot disagree (tests/template). A missing header allows none of them (fail closed).
+``partNumber``, which S3 honours on anonymous requests too, is never refused here.
 
 Usage::
 
@@ -33,8 +36,8 @@ from .event import Headers
 # refuses those as origin custom headers.
 ALLOW_HEADER = "x-mrap-edge-allow"
 
-# GetObject's URI parameters that S3 honours only on signed requests.
-# https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+# GetObject's URI parameters beyond partNumber: the overrides (honoured only on signed
+# requests) and versionId. https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
 RESPONSE_OVERRIDES = (
     "response-cache-control",
     "response-content-disposition",
@@ -44,7 +47,7 @@ RESPONSE_OVERRIDES = (
     "response-expires",
 )
 VERSION_ID = "versionId"
-SIGNED_ONLY = frozenset((*RESPONSE_OVERRIDES, VERSION_ID))
+GUARDED = frozenset((*RESPONSE_OVERRIDES, VERSION_ID))
 # GetObject's parameters that anonymous requests may use too: never refused, always forwarded.
 ANONYMOUS_SAFE = ("partNumber",)
 
@@ -52,15 +55,15 @@ NOTHING = frozenset[str]()
 
 
 def _parse(value: str) -> frozenset[str]:
-    """The signed-only names a header value lists; anything else in it is ignored."""
-    return frozenset(name.strip() for name in value.split(",")) & SIGNED_ONLY
+    """The guarded names a header value lists; anything else in it is ignored."""
+    return frozenset(name.strip() for name in value.split(",")) & GUARDED
 
 
 def allowed_parameters(custom_headers: Headers) -> frozenset[str]:
-    """The signed-only parameters the origin's ``x-mrap-edge-allow`` header allows.
+    """The guarded parameters the origin's ``x-mrap-edge-allow`` header allows.
 
     Read from the origin's custom headers only, never from the viewer's request
-    headers. No header (or an unreadable one): nothing signed-only is allowed.
+    headers. No header (or an unreadable one): no guarded parameter is allowed.
     """
     entries = custom_headers.get(ALLOW_HEADER)
     if not isinstance(entries, list):
@@ -70,14 +73,14 @@ def allowed_parameters(custom_headers: Headers) -> frozenset[str]:
 
 
 def _guarded(name: str) -> bool:
-    """A name S3 may read as a signed-only parameter, compared without case: stricter
+    """A name S3 may read as a guarded parameter, compared without case: stricter
     than S3 (whose names are case-sensitive), so no spelling of one slips through."""
     lower = name.lower()
     return lower == "versionid" or lower.startswith("response-")
 
 
 def check_parameters(query: str, allowed: frozenset[str]) -> Refusal | None:
-    """Refuse a canonical query string naming a signed-only parameter that is not allowed.
+    """Refuse a canonical query string naming a guarded parameter that is not allowed.
 
     ``query`` must be the canonical form (names decoded and strictly re-encoded), so
     ``response%2Dcontent-type`` is already ``response-content-type`` here. An allowed

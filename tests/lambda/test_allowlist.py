@@ -1,4 +1,4 @@
-"""Signed-only query parameters: refused unless the distribution allows them, never signed."""
+"""Guarded query parameters (response-*, versionId): refused unless the distribution allows them, never signed."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import lambda_function
 from local.cloudfront import validate_result
 from mrap_edge.allowlist import (
     ALLOW_HEADER,
+    GUARDED,
     RESPONSE_OVERRIDES,
-    SIGNED_ONLY,
     VERSION_ID,
     allowed_parameters,
     check_parameters,
@@ -44,8 +44,8 @@ def test_the_header_lists_the_allowed_names() -> None:
 
 
 def test_every_signed_only_name_can_be_allowed() -> None:
-    assert SIGNED_ONLY == {VERSION_ID, *RESPONSE_OVERRIDES}
-    assert allowed_parameters(entries(",".join(SIGNED_ONLY))) == SIGNED_ONLY
+    assert GUARDED == {VERSION_ID, *RESPONSE_OVERRIDES}
+    assert allowed_parameters(entries(",".join(GUARDED))) == GUARDED
     # The six response-* overrides of GetObject's reference, and nothing else.
     assert set(RESPONSE_OVERRIDES) == {
         f"response-{h}"
@@ -58,7 +58,7 @@ def test_spaces_around_names_are_ignored() -> None:
 
 
 def test_unknown_names_in_the_header_allow_nothing() -> None:
-    # Only the known signed-only names: a header naming another parameter grants nothing.
+    # Only the known guarded names: a header naming another parameter grants nothing.
     assert allowed_parameters(entries("response-foo,acl,VersionId,*,")) == frozenset()
 
 
@@ -92,13 +92,13 @@ def test_queries_without_signed_only_names_pass(query: str) -> None:
     assert check_parameters(query, frozenset()) is None
 
 
-@pytest.mark.parametrize("name", sorted(SIGNED_ONLY))
+@pytest.mark.parametrize("name", sorted(GUARDED))
 def test_each_signed_only_name_is_refused_unless_allowed(name: str) -> None:
     refusal = check_parameters(f"a=1&{name}=x&z=2", frozenset())
     assert refusal is not None and refusal.status == 403
     assert repr(name) in refusal.reason
     assert check_parameters(f"a=1&{name}=x&z=2", frozenset({name})) is None
-    others = SIGNED_ONLY - {name}
+    others = GUARDED - {name}
     assert check_parameters(f"a=1&{name}=x", frozenset(others)) is not None
 
 
@@ -109,12 +109,12 @@ def test_the_refusal_names_the_template_parameter_that_allows_it() -> None:
 
 @pytest.mark.parametrize("name", ["VersionId", "VERSIONID", "Response-Content-Type", "RESPONSE-EXPIRES"])
 def test_other_spellings_are_refused_even_when_the_name_is_allowed(name: str) -> None:
-    assert check_parameters(f"{name}=1", SIGNED_ONLY) is not None
+    assert check_parameters(f"{name}=1", GUARDED) is not None
 
 
 @pytest.mark.parametrize("name", ["response-foo", "response-", "response-content-type-x"])
 def test_unknown_response_names_are_never_allowed(name: str) -> None:
-    assert check_parameters(f"{name}=1", SIGNED_ONLY) is not None
+    assert check_parameters(f"{name}=1", GUARDED) is not None
 
 
 def test_a_bare_flag_is_checked_by_its_name() -> None:
@@ -197,12 +197,12 @@ def test_part_number_is_signed_without_any_header(creds) -> None:
     assert wire.query == "partNumber=2"
 
 
-@pytest.mark.parametrize("name", sorted(SIGNED_ONLY))
+@pytest.mark.parametrize("name", sorted(GUARDED))
 def test_an_allowed_parameter_is_signed_and_another_is_refused(creds, name: str) -> None:
     event = make_event("/k", f"{name}=v1&partNumber=1", custom_headers={ALLOW_HEADER: f"partNumber,{name}"})
     wire = check_signed(event, handle(event), creds)
     assert sorted(wire.query.split("&")) == sorted([f"{name}=v1", "partNumber=1"])
-    other = next(iter(sorted(SIGNED_ONLY - {name})))
+    other = next(iter(sorted(GUARDED - {name})))
     event = make_event("/k", f"{name}=v1&{other}=v2", custom_headers={ALLOW_HEADER: f"partNumber,{name}"})
     assert handle(event)["status"] == "403"
 

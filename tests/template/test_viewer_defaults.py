@@ -17,8 +17,8 @@ from local.template import TEMPLATE, check_parameters, load_template, mrap_origi
 from mrap_edge.allowlist import (
     ALLOW_HEADER,
     ANONYMOUS_SAFE,
+    GUARDED,
     RESPONSE_OVERRIDES,
-    SIGNED_ONLY,
     allowed_parameters,
 )
 from mrap_edge.allowlist import (
@@ -26,7 +26,7 @@ from mrap_edge.allowlist import (
 )
 from mrap_edge.decide import SUBRESOURCES
 
-GET_OBJECT_PARAMETERS = sorted(SIGNED_ONLY | set(ANONYMOUS_SAFE))
+GET_OBJECT_PARAMETERS = sorted(GUARDED | set(ANONYMOUS_SAFE))
 
 
 @pytest.fixture(scope="module")
