@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 import lambda_function
-from local.cloudfront import validate_result
+from local.cloudfront.event import validate_result
 from mrap_edge.allowlist import (
     ALLOW_HEADER,
     GUARDED,
