@@ -4,19 +4,24 @@ Usage::
 
     with LocalStack(zip_path=Path("lambda/deployment-package.zip")) as stack:
         urllib.request.urlopen(stack.edge.url + "/index.html").read()  # b"hello from s3 bucket one\\n"
+    LocalStack(parameters={"AllowVersionReads": "yes"})  # the template's parameters, as at deploy time
 
 Everything the distribution, the role and the MRAP policy say comes from the template
 (``template_path``, ``cloudformation.template`` by default): a template copy with a
-permission removed gives a stack that refuses what AWS would refuse.
+permission removed gives a stack that refuses what AWS would refuse. ``parameters`` are
+the stack's parameter values (checked as CloudFormation checks them; the rest keep their
+defaults): the cache policy, the response headers policy, the role and the MRAP origin's
+custom headers (which reach the function in its event) are resolved with them.
 
-``signing="oac"`` models the template's SigningMode oac: no function runs, the edge signs
-for the MRAP origin itself (``local.cloudfront.oac``), and the MRAP authorises CloudFront's
-service principal with the MRAP policy and the buckets' policies (``buckets_template_path``).
+``signing="oac"`` (the same as ``parameters={"SigningMode": "oac"}``) models SigningMode oac:
+no function runs, the edge signs for the MRAP origin itself (``local.cloudfront.oac``), and
+the MRAP authorises CloudFront's service principal with the MRAP policy and the buckets'
+policies (``buckets_template_path``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +35,7 @@ from .lambda_edge.pool import FunctionPool, role_environment
 from .s3.buckets import Buckets
 from .s3.mrap import MrapEndpoint, route_json
 from .s3.verifier import Credential
-from .template import TEMPLATE, edge_settings, load_template
+from .template import TEMPLATE, check_parameters, edge_settings, load_template, mrap_origin_custom_headers
 from .web import LoopThread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +48,7 @@ def distribution_and_cache(template: dict[str, Any], names: LocalNames | None = 
         from .cloudfront.cache import Cache, DistributionModel
     except ImportError:
         return None, None
-    model = DistributionModel.from_template(template, names) if names else DistributionModel.from_template(template)
+    model = DistributionModel.from_template(template, names or LocalNames())
     return model, Cache(model)
 
 
@@ -60,7 +65,7 @@ class LocalStack:
         log: Callable[[str], None] = print,
         *,
         template_path: Path = TEMPLATE,
-        signing: str = "lambda-edge",
+        signing: str | None = None,
         buckets_template_path: Path = BUCKETS_TEMPLATE,
         control_port: int | None = None,
         site: Path | None = None,
@@ -69,10 +74,16 @@ class LocalStack:
         header_timeout: float = 10.0,
         function_wait: float = 10.0,
         max_cached_body: int = 8 * 2**20,
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
         self._closers: list[Callable[[], None]] = []
         try:
             self.template = load_template(template_path)
+            # Checked before anything starts, as CloudFormation checks them before it creates anything.
+            given = dict(parameters or {}) | ({"SigningMode": signing} if signing is not None else {})
+            self.parameters = check_parameters(self.template, given)
+            signing = self.parameters.get("SigningMode", "lambda-edge")
+            names = LocalNames(parameters=tuple(self.parameters.items()))
             self.loop = LoopThread()
             self._closers.append(self.loop.close)
             self.buckets = Buckets()
@@ -82,18 +93,14 @@ class LocalStack:
             else:
                 self.buckets.seed_demo()
                 self.seeded = []
-            if signing not in ("lambda-edge", "oac"):
-                raise ValueError(f"signing must be lambda-edge or oac, not {signing!r}")
-            names = LocalNames(parameters=(("SigningMode", signing),)) if signing == "oac" else None
             mrap_auth: dict[str, Any] = {}
-            if names is not None:  # oac: CloudFront signs, as its service principal, for this distribution
-                self.access = AccessModel.from_template(self.template, names)
+            self.access = AccessModel.from_template(self.template, names)
+            if signing == "oac":  # CloudFront signs, as its service principal, for this distribution
                 self.access.bucket_policies.update(bucket_policies(load_template(buckets_template_path), names))
                 credentials = {oac.CREDENTIAL.access_key_id: oac.CREDENTIAL}
                 mrap_auth = {"principals": {oac.CREDENTIAL.access_key_id: oac.PRINCIPAL},
                              "source_arns": {oac.CREDENTIAL.access_key_id: names.distribution_arn}}  # fmt: skip
             else:
-                self.access = AccessModel.from_template(self.template)
                 credentials = {
                     settings.ACCESS_KEY_ID: Credential(
                         settings.ACCESS_KEY_ID, settings.SECRET_ACCESS_KEY, settings.SESSION_TOKEN
@@ -105,7 +112,7 @@ class LocalStack:
             env = function_env or role_environment()
             # The distribution's own origin and behavior settings, and the function's
             # Timeout, from the template.
-            cfg = edge_settings(self.template, {"SigningMode": signing})
+            cfg = edge_settings(self.template, self.parameters)
             pool = {"size": concurrency, "env": env, "log": log, "wait": function_wait, "timeout": cfg.function_timeout}
             if signing == "oac":
                 self.function = oac.OacSigner(settings.MRAP_DOMAIN, wait=function_wait)
@@ -129,7 +136,9 @@ class LocalStack:
                 failover_codes=cfg.failover_codes,
                 default_root_object=cfg.default_root_object,
             )
-            primary = Origin(settings.MRAP_DOMAIN, path=origin_path, **timeouts)
+            # The MRAP origin's custom headers (the function's allowlist) for these parameters.
+            mrap_headers = mrap_origin_custom_headers(self.template, self.parameters)
+            primary = Origin(settings.MRAP_DOMAIN, path=origin_path, custom_headers=mrap_headers, **timeouts)
             distribution, cache = distribution_and_cache(self.template, names)
             self.edge = Edge(
                 self.function, primary, resolver, behavior, port, log,

@@ -173,7 +173,7 @@ def test_removing_the_bucket_statement_breaks_the_edge(tmp_path: Path) -> None:
 
 
 def test_a_bad_signing_mode_is_refused() -> None:
-    with pytest.raises(ValueError, match="signing must be"):
+    with pytest.raises(ValueError, match="SigningMode='sigv4a' is not one of lambda-edge, oac"):
         LocalStack(signing="sigv4a")
 
 
