@@ -53,7 +53,7 @@ LOCAL_PYTHON_DIR = ROOT / ".python"
 UV_FETCH_DEFAULTS = {"UV_HTTP_RETRIES": "1", "UV_HTTP_CONNECT_TIMEOUT": "10", "UV_HTTP_TIMEOUT": "30"}
 FETCH_TIMEOUT = 600
 # Cold import of the handler from a read-only folder, python3.13, with and without the
-# shipped pycs (median of 9 fresh processes each, alternated; see README).
+# shipped pycs (median of 9 fresh processes each, alternated; see docs/performance.md).
 SOURCE_ONLY_COST = "every module would be compiled from source at each Lambda@Edge cold start, about 2x slower"
 HOW_TO_GET_313 = (
     "get Python 3.13 (`uv python install 3.13`, `pyenv install 3.13` or your system's python3.13 package) "
@@ -446,11 +446,15 @@ def main(argv: list[str] | None = None) -> int:
 def build_if_needed(args: argparse.Namespace, out: Path) -> int:
     env = dict(os.environ)
     try:
-        if args.if_changed and out.exists():
+        if args.if_changed and out.exists() and args.config.is_file():
             # Cheap first: a zip with bytecode built from these inputs needs no Python 3.13
-            # lookup at all. A sources-only one is kept only where sources only is allowed.
-            for bytecode in (True, False) if args.allow_source_only else (True,):
-                if up_to_date(out, input_digest(args.config, bytecode)):
+            # lookup at all. A sources-only one is kept only where sources only is allowed,
+            # and only while this machine still has no Python 3.13 to do better with.
+            sources_only_ok = args.allow_source_only or env.get(OPT_IN, "").lower() in ("1", "true", "yes")
+            for bytecode in (True, False) if sources_only_ok else (True,):
+                if up_to_date(out, input_digest(args.config, bytecode)) and (
+                    bytecode or (args.python313 is None and find_python313(env) is None)
+                ):
                     shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
                     kind = "python3.13 bytecode" if bytecode else "SOURCES ONLY (no bytecode)"
                     print(f"{shown} is up to date ({kind}; its sources, settings and pins are unchanged)")
