@@ -74,7 +74,7 @@ demo: $(STAMP) ## the whole path on 127.0.0.1:PORT (SITE=folder, PORT=8080, REPL
 bench: package ## the function's warm/cold latency against the public sample's pattern
 	$(BIN)/python bench/run.py --zip $(ZIP)
 
-# The local stand-in under load: 1,000 concurrent viewers, p99 at 200, peak RSS (README).
+# The local stand-in under load: 1,000 concurrent viewers, p99 at 200, peak RSS (docs/performance.md).
 bench-load: package ## the local stand-in under 1,000 concurrent viewers
 	$(BIN)/python bench/load.py --zip $(ZIP)
 
@@ -83,7 +83,7 @@ bench-load: package ## the local stand-in under 1,000 concurrent viewers
 mutation: $(STAMP) ## mutation testing of the function and the verifier (TARGETS=lambda or verifier)
 	$(BIN)/python mutation/run.py $(TARGETS)
 
-# The AWS path (needs the AWS CLI and credentials; see README "Deploy").
+# The AWS path (needs the AWS CLI and credentials; see README "Deploy to AWS").
 deploy: $(STAMP) ## build, upload and deploy the stack to AWS (S3_BUCKET_ONE/TWO/DEPLOYABLES)
 	scripts/deploy.sh
 
@@ -97,7 +97,7 @@ destroy: ## delete the stack, then its own packages (S3_BUCKET_DEPLOYABLES)
 prune-versions: ## delete function versions CloudFront no longer runs
 	scripts/prune_versions.sh
 
-# Operations (README "Operate"): content buckets, the MRAP's failover controls, the logs.
+# Operations (docs/operations.md): content buckets, the MRAP's failover controls, the logs.
 buckets: $(STAMP) ## two replicating content buckets for make deploy
 	scripts/buckets.sh
 
