@@ -72,8 +72,7 @@ Try:
 Upload (moto's S3 takes any keys; these dummy ones are all the AWS CLI needs, no AWS account):
   echo 'a new file' > new.txt
   {upload_command(moto, near.name, near.region, "new.txt", "new.txt")}
-  curl {edge}/new.txt                              # from {near.name}; uploads are not replicated:
-                                                   # copy to {far.name} too before a failover
+  curl {edge}/new.txt                              # from {near.name} (uploads are not replicated to {far.name})
 Control ({ctl}):
   curl {ctl}/buckets                              # routes and health
   curl -X POST {ctl}/buckets/{one}/down           # an outage: the MRAP routes to {two} (also /up)
