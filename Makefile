@@ -52,12 +52,13 @@ lint-template: $(STAMP) $(TOOLS_STAMP) ## cfn-lint and checkov on both templates
 	$(TOOLS)/bin/checkov -f buckets.template --quiet --compact --skip-download
 
 # Parallel on every core (pytest-xdist; a test file runs in one worker, so its module
-# fixtures are built once); the slowest tests are printed at the end, so a regression
+# fixtures are built once), files in collection order (tests/conftest.py puts the longest
+# first); the slowest tests are printed at the end, so a regression
 # shows. TEST_JOBS=1 runs them in one process; PYTEST_ARGS="-k name" picks some.
 TEST_JOBS ?= auto
 PYTEST_ARGS ?=
 test: lint lint-template package ## lint, build the zip, run every test in parallel (CONTRIBUTING: how long)
-	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
 
 # The whole path locally: edge :PORT -> function (the zip) -> MRAP -> buckets; control on
 # PORT+1. SITE=folder seeds both buckets from it (the farther one REPLICATION_DELAY s later).

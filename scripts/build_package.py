@@ -457,7 +457,8 @@ def build_if_needed(args: argparse.Namespace, out: Path) -> int:
                 ):
                     shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
                     kind = "python3.13 bytecode" if bytecode else "SOURCES ONLY (no bytecode)"
-                    print(f"{shown} is up to date ({kind}; its sources, settings and pins are unchanged)")
+                    # Not "up to date": deploy.sh says that of the stack, and only of the stack.
+                    print(f"kept {shown} ({kind}): built from these same sources, settings and pins")
                     return 0
         python313, why = choose_python313(args.python313, env)
         if python313 is None:
