@@ -62,12 +62,16 @@ test: lint lint-template package ## lint, build the zip, run every test in paral
 
 # The whole path locally: edge :PORT -> function (the zip) -> MRAP -> buckets; control on
 # PORT+1. SITE=folder seeds both buckets from it (the farther one REPLICATION_DELAY s later).
+# PARAMS="AllowVersionReads=yes AllowedResponseOverrides=response-content-type": template
+# parameters, as at deploy time (docs/security.md).
 PORT ?= 8080
 SITE ?=
 REPLICATION_DELAY ?= 5
-DEMO = $(BIN)/python -m local --port $(PORT) --replication-delay $(REPLICATION_DELAY) $(if $(SITE),--site "$(SITE)")
-# PORT, SITE and a busy port are checked before the (rare) zip build, not after it.
-demo: $(STAMP) ## the whole path on 127.0.0.1:PORT (SITE=folder, PORT=8080, REPLICATION_DELAY=5)
+PARAMS ?=
+DEMO = $(BIN)/python -m local --port $(PORT) --replication-delay $(REPLICATION_DELAY) $(if $(SITE),--site "$(SITE)") \
+	$(foreach p,$(PARAMS),--param "$(p)")
+# PORT, SITE, PARAMS and a busy port are checked before the (rare) zip build, not after it.
+demo: $(STAMP) ## the whole path on 127.0.0.1:PORT (SITE=folder, PORT=8080, REPLICATION_DELAY=5, PARAMS='Key=value ...')
 	@$(DEMO) --check-only
 	$(BIN)/python scripts/build_package.py --out $(ZIP) --if-changed --allow-source-only
 	$(DEMO)
