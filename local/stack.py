@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from . import settings
+from .cloudfront.distribution import DistributionModel
 from .cloudfront.server import Behavior, Edge, Origin
+from .cloudfront.store import Cache
 from .control import ControlApi
-from .iam.policy import AccessModel
+from .iam import AccessModel
 from .lambda_edge.pool import FunctionPool, role_environment
 from .s3.buckets import Buckets
 from .s3.mrap import MrapEndpoint, route_json
@@ -31,12 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ZIP = ROOT / "lambda" / "deployment-package.zip"
 
 
-def distribution_and_cache(template: dict[str, Any]) -> tuple[Any, Any]:
-    """The template's cache behavior (local.cloudfront.cache), or (None, None) while it is absent."""
-    try:
-        from .cloudfront.cache import Cache, DistributionModel
-    except ImportError:
-        return None, None
+def distribution_and_cache(template: dict[str, Any]) -> tuple[DistributionModel, Cache]:
+    """The template's distribution (local.cloudfront.distribution) and an empty cache for it."""
     model = DistributionModel.from_template(template)
     return model, Cache(model)
 

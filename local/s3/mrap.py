@@ -45,7 +45,7 @@ from aiohttp import web
 from yarl import URL
 
 from .. import settings
-from ..iam.policy import AccessModel
+from ..iam import AccessModel
 from ..web import ForwardingServer, LoopThread, response_headers
 from . import sigv4a
 from .buckets import Buckets
