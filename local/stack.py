@@ -24,7 +24,8 @@ from .control import ControlApi
 from .iam import AccessModel
 from .lambda_edge.pool import FunctionPool, role_environment
 from .s3.buckets import Buckets
-from .s3.mrap import MrapEndpoint, route_json
+from .s3.mrap import MrapEndpoint
+from .s3.routing import route_json
 from .s3.verifier import Credential
 from .template import TEMPLATE, edge_settings, load_template
 from .web import LoopThread
