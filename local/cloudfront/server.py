@@ -49,7 +49,7 @@ from .respond import respond, viewer_response_headers
 from .revalidation import revalidation_headers, settle
 from .store import Cache, keep
 from .trigger import OriginRequestTrigger
-from .viewer import ViewerRequest, receive
+from .viewer import MAX_HEAD, ViewerRequest, receive, too_large
 
 __all__ = ["Behavior", "Edge", "Origin"]
 
@@ -84,6 +84,7 @@ class Edge(ForwardingServer):
         header_timeout: float = 10.0,
         max_cached_body: int = 8 * 2**20,
         invoke_threads: int = 32,
+        origin_connections: int = 128,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.primary = primary
@@ -91,14 +92,15 @@ class Edge(ForwardingServer):
         self.behavior = behavior or Behavior()
         self.log = log
         self.distribution = distribution or DistributionModel.from_template(load_template())
-        self.cache = cache or Cache(self.distribution, clock)
+        self.cache = cache if cache is not None else Cache(self.distribution, clock)  # an empty Cache is falsy
         self.mrap_outcome = mrap_outcome or (lambda cf_id: None)
         self.max_cached_body = max_cached_body
         self.trigger = OriginRequestTrigger(function, invoke_threads)
         self.collapser = Collapser()
-        super().__init__(loop, "local-edge", self.serve, port, connections=128,
+        super().__init__(loop, "local-edge", self.serve, port, connections=origin_connections,
                          upstream_keepalive=primary.keepalive_timeout, idle_timeout=idle_timeout,
-                         header_timeout=header_timeout, raw_targets=True)  # fmt: skip
+                         header_timeout=header_timeout, raw_targets=True, max_line=MAX_HEAD,
+                         line_too_long=too_large)  # fmt: skip
 
     @property
     def function(self) -> FunctionPool:
@@ -189,7 +191,7 @@ class Edge(ForwardingServer):
             return triggered.answer
         assert triggered.result is not None
         return await call_origin(await self._client(), self.resolver, triggered.result, request_id, timings,
-                                 triggered.decision)  # fmt: skip
+                                 triggered.decision, self.log)  # fmt: skip
 
     def log_line(self, viewer: ViewerRequest, answer: Answer, request_id: str, sent: int,
                  timings: dict[str, float], started: float) -> None:  # fmt: skip

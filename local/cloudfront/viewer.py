@@ -29,6 +29,15 @@ METHOD_REFUSED = (
     b"This distribution is not configured to allow the HTTP request method that was used for this request.\n"
 )
 BODY_REFUSED = b"403 ERROR: The request could not be satisfied. Bad request: a GET or HEAD request with a body.\n"
+# CloudFront's quotas (cloudfront-limits.html, "General quotas"): "Maximum length of a
+# request or an origin response, including headers and query strings, but not including
+# the body content: 20,480 bytes" and "Maximum length of a URL: 8,192 bytes".
+MAX_HEAD = 20_480
+MAX_URL = 8_192
+HEAD_TOO_LARGE = (
+    b"413 ERROR: The request could not be satisfied. Request Entity Too Large: the request line and headers "
+    b"are over 20,480 bytes, or the URL over 8,192.\n"
+)
 
 
 @dataclass
@@ -86,12 +95,30 @@ def viewer_headers(request: web.BaseRequest) -> dict[str, str]:
     return out
 
 
+def head_size(request: web.BaseRequest, target: bytes) -> int:
+    """Bytes of the request line and headers as received (the body is not counted)."""
+    line = len(request.method) + 1 + len(target) + len(" HTTP/1.1\r\n")
+    return line + sum(len(name) + 2 + len(value) + 2 for name, value in request.raw_headers) + 2
+
+
+def too_large() -> web.Response:
+    """CloudFront's 413 for a request line longer than the whole head may be (the server
+    answers it before any handler runs)."""
+    response = web.Response(status=413, body=HEAD_TOO_LARGE, content_type="text/plain")
+    response.headers.update({"Server": "CloudFront", "X-Cache": "Error from cloudfront"})
+    return response
+
+
 def receive(request: web.BaseRequest, allowed_methods: Collection[str], default_root_object: str) -> ViewerRequest:
     """The viewer request as the edge works on it, with CloudFront's refusal if it has one."""
-    uri, query = split_target(request.raw_path.encode("utf-8", "surrogateescape"))
+    target = request.raw_path.encode("utf-8", "surrogateescape")
+    uri, query = split_target(target)
     viewer = ViewerRequest(request.method, uri, query, viewer_headers(request), request.remote or "127.0.0.1")
     viewer.path = "/" + default_root_object if uri == "/" and default_root_object else uri  # as CloudFront does
-    if request.method not in allowed_methods:
+    if len(target) > MAX_URL or head_size(request, target) > MAX_HEAD:
+        viewer.refusal = plain(413, HEAD_TOO_LARGE, "refused-too-large")
+        viewer.close = True
+    elif request.method not in allowed_methods:
         viewer.refusal = plain(403, METHOD_REFUSED, "refused-method")
     elif request.method in ("GET", "HEAD") and (request.body_exists or has_body_headers(request)):
         # CloudFront's 403, and the connection closes: aiohttp frames a GET body, but
