@@ -1,7 +1,9 @@
 """The edge's cache store: entries by ``CacheKey``, LRU by bytes, thread-safe; expired
 entries stay until replaced, purged or evicted so they can be revalidated
 (``revalidation.py``); invalidations (Invalidation.html: paths start with ``/``, ``*``
-only at the end)."""
+only at the end). ``keep`` is what a miss stores: full answers for as long as the TTL
+rules (``ttl.py``) say, bodies up to the edge's bound (bigger ones stream through).
+"""
 
 from __future__ import annotations
 
