@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
 
 class Body(Protocol):
-    """An origin response body still to stream (``origin.OriginBody``)."""
+    """An origin response body still to send (``origin.OriginBody``)."""
 
-    def chunks(self) -> object: ...  # an async iterator of bytes
+    length: int | None
+
+    async def read_up_to(self, limit: int) -> tuple[bytes, bool]: ...
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
 
     def release(self) -> None: ...
 
