@@ -17,6 +17,7 @@ from local.cloudfront.respond import x_cache
 from local.cloudfront.revalidation import revalidation_headers
 from local.cloudfront.store import Cache, Entry, age
 from local.intrinsics import TemplateError
+from local.names import LocalNames
 from local.template import load_template
 
 TEMPLATE = load_template()
@@ -66,8 +67,13 @@ def with_errors(t: dict[str, Any], **codes: int) -> dict[str, Any]:
     return t
 
 
+# versionId forwarded (AllowVersionReads=yes): these tests are about the cache, not the
+# template's defaults (tests/local/test_secure_defaults.py).
+VERSION_READS = LocalNames(parameters=(("AllowVersionReads", "yes"),))
+
+
 def model(t: dict[str, Any] | None = None) -> DistributionModel:
-    return DistributionModel.from_template(TEMPLATE if t is None else t)
+    return DistributionModel.from_template(TEMPLATE if t is None else t, VERSION_READS)
 
 
 def key(m: DistributionModel, uri: str = "/a.txt", query: str = "", method: str = "GET", **headers: str) -> CacheKey:
