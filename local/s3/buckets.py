@@ -47,6 +47,8 @@ class Buckets:
         )
         self.endpoint = (host, port)
         self._replication: threading.Timer | None = None
+        # bucket -> (when its seeded copy lands, on the monotonic clock; the keys on the way)
+        self._pending: dict[str, tuple[float, frozenset[str]]] = {}
         self.skipped: list[str] = []  # what seed_site left out: reached through a symlink leaving the folder
         # moto starts from empty buckets; wait until it answers (bounded).
         reset = urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")
@@ -112,15 +114,26 @@ class Buckets:
         def upload(bucket: str) -> None:
             for key, (data, kind) in zip(keys, blobs, strict=True):
                 self.put(bucket, key, data, kind)
+            self._pending.pop(bucket, None)
 
         upload(near.name)
         if replication_delay > 0:
+            self._pending[far.name] = (time.monotonic() + replication_delay, frozenset(keys))
             self._replication = threading.Timer(replication_delay, upload, args=(far.name,))
             self._replication.daemon = True
             self._replication.start()
         else:
             upload(far.name)
         return keys
+
+    def replication_pending(self, bucket: str, key: str) -> float | None:
+        """Seconds until the seeded copy of ``key`` reaches ``bucket`` (0.0 while it is being
+        written), or None when nothing is on its way there: why a request routed to the
+        farther bucket early gets a 404 the edge then caches."""
+        pending = self._pending.get(bucket)
+        if pending is None or key not in pending[1]:
+            return None
+        return max(0.0, pending[0] - time.monotonic())
 
     def sign(self, method: str, url: str, headers: dict[str, str]) -> dict[str, str]:
         """SigV4 for moto, as S3 itself trusts the MRAP's internal calls."""

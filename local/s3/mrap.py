@@ -187,9 +187,21 @@ class MrapEndpoint(ForwardingServer):
         response = await self._forward(request, req, route, key, request_id, authz.list_allowed)
         ms = (time.perf_counter() - started) * 1000
         where = f"{route.bucket}({route.region})"
-        self._record(cf_id, Outcome(response.status, where),
-                     f"mrap  {request.method} {path} -> {where} {response.status} {ms:.1f}ms")  # fmt: skip
+        lag = self._replication_lag(response.status, route.bucket, key)
+        self._record(cf_id, Outcome(response.status, where, lag),
+                     f"mrap  {request.method} {path} -> {where} {response.status}{' ' + lag if lag else ''} "
+                     f"{ms:.1f}ms")  # fmt: skip
         return response
+
+    def _replication_lag(self, status: int, bucket: str, key: str) -> str:
+        """Names a miss that replication has not caught up with yet (404, or 403 without
+        s3:ListBucket), so the log says why the farther bucket answered "no such key"."""
+        if status not in (403, 404) or not key:
+            return ""
+        left = self.buckets.replication_pending(bucket, key)
+        if left is None:
+            return ""
+        return f"not-yet-replicated key={key!r} in {left:.1f}s"
 
     @staticmethod
     def _error(err: S3Error, request_id: str, head: bool) -> web.Response:
