@@ -78,7 +78,7 @@ if [ "$mode" = lambda-edge ]; then  # oac needs no function, so no package
   printf '{"failover_header": "%s", "log_level": "%s"}\n' "$FAILOVER_HEADER" "${LOG_LEVEL:-WARNING}" >"$config"
   zip="$ROOT/build/deploy/deployment-package.zip"
   mkdir -p "$(dirname "$zip")"
-  "$PYTHON" "$ROOT/scripts/build_package.py" --config "$config" --out "$zip"
+  "$PYTHON" "$ROOT/scripts/build_package.py" --config "$config" --out "$zip" --if-changed
 
   read -r hex b64 < <("$PYTHON" -c 'import base64, hashlib, sys
 d = hashlib.sha256(open(sys.argv[1], "rb").read()).digest()

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..intrinsics import resource_type
-from .policy import LocalNames, Policy, _Resolver, parse_policy
+from ..names import LocalNames, LocalResolver
+from .policy import Policy, parse_policy
 
 BUCKETS_TEMPLATE = Path(__file__).resolve().parents[2] / "buckets.template"
 
@@ -26,7 +27,7 @@ def bucket_policies(template: dict[str, Any], names: LocalNames) -> dict[str, tu
     """bucket -> its policies, for each local bucket, as buckets.template writes them."""
     out = {}
     for bucket in (names.bucket_one, names.bucket_two):
-        r = _Resolver(template, names)
+        r = LocalResolver(template, names)
         r.params["BucketName"] = bucket
         out[bucket] = tuple(
             parse_policy(f"{bucket}:{logical}", r.resolve(res["Properties"]["PolicyDocument"]), resource_based=True)

@@ -16,8 +16,9 @@ import yaml
 
 from local import settings
 from local.cloudfront.oac import CREDENTIAL, PRINCIPAL, OacSigner
+from local.iam import AccessModel
 from local.iam.buckets import BUCKETS_TEMPLATE, bucket_policies
-from local.iam.policy import AccessModel, LocalNames
+from local.names import LocalNames
 from local.s3.verifier import S3Error, WireRequest, verify_s3_request
 from local.stack import LocalStack
 from local.template import TEMPLATE, load_template
