@@ -39,6 +39,27 @@ case "$status" in
   *) die "stack $STACK_NAME is $status, which this script does not update: see its events in the CloudFormation console" ;;
 esac
 
+# The buckets are the MRAP's Regions, which only a replacement changes, and CloudFormation
+# replaces a named resource only under a new name: a new bucket pair under the same MRAP
+# name would fail after minutes and roll back. Stop here and name the way out: a name of
+# its own for the new pair (mrap-edge-<stack key>-<8 hex of the pair>, the same every run).
+if [ "$type" = UPDATE ]; then
+  must_aws "read the parameters of stack $STACK_NAME" cloudformation --region "$REGION" describe-stacks \
+    --stack-name "$STACK_NAME" --output json
+  { read -r was_one; read -r was_two; read -r was_mrap; read -r new_mrap; } < <(echo "$AWS_OUT" | "$PYTHON" -c '
+import hashlib, json, sys
+stack = json.load(sys.stdin)["Stacks"][0]
+given = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+for key in ("S3BucketOneName", "S3BucketTwoName", "MrapName"):
+    print(given.get(key, ""))
+stack_key = stack["StackId"].split("/")[2].split("-")[0]
+pair = hashlib.sha256(f"{sys.argv[1]} {sys.argv[2]}".encode()).hexdigest()[:8]
+print(f"mrap-edge-{stack_key}-{pair}")' "$S3_BUCKET_ONE" "$S3_BUCKET_TWO")
+  if [ "$was_one $was_two" != "$S3_BUCKET_ONE $S3_BUCKET_TWO" ] && [ "${MRAP_NAME:-}" = "$was_mrap" ]; then
+    die "the MRAP of stack $STACK_NAME spans $was_one and $was_two, and CloudFormation cannot replace it under the same name: run again with MRAP_NAME=$new_mrap CONFIRM=yes (a new MRAP for $S3_BUCKET_ONE and $S3_BUCKET_TWO; keep MRAP_NAME from then on)"
+  fi
+fi
+
 say "building the deployment package (failover header: $FAILOVER_HEADER)"
 config=$(mktemp)
 trap 'rm -f "$config"' EXIT

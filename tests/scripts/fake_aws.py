@@ -35,6 +35,14 @@ REPLICATED = (
     "for Deleting Lambda@Edge Functions and Replicas."
 )
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
+MRAP_TYPE = "AWS::S3::MultiRegionAccessPoint"
+# CloudFormation replaces a custom-named resource only under a new name: it creates the
+# new one before deleting the old, and names are unique.
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html
+CUSTOM_NAME_REPLACED = (
+    "CloudFormation cannot update a stack when a custom-named resource requires replacing. "
+    "Rename {name} and update the stack again."
+)
 
 
 def load() -> dict:
@@ -78,6 +86,11 @@ def physical(state: dict, logical: str, rtype: str) -> str:
     if rtype == "AWS::Lambda::Function":
         return f"mrap-edge-{key}-signer"
     return f"{logical}-PHYSICAL"
+
+
+def mrap_name(state: dict, params: dict) -> str:
+    """The MRAP's name as the template resolves it: MrapName, or one derived from the stack id."""
+    return params.get("MrapName") or f"mrap-edge-{stack_key(state)}"
 
 
 def version_arn(state: dict, stack: dict) -> str:
@@ -146,13 +159,24 @@ def reveal(state: dict, stack: dict) -> None:
             state.setdefault("deleted", {})[stack["id"]] = stack
 
 
-def plan(state: dict, stack: dict, kind: str, changes: list[dict]) -> None:
-    """Queue the events of an execution (CREATE/UPDATE) or a deletion (DELETE)."""
+def plan(state: dict, stack: dict, kind: str, changes: list[dict], refused: str = "") -> None:
+    """Queue the events of an execution (CREATE/UPDATE) or a deletion (DELETE). REFUSED:
+    the MRAP whose replacement keeps its name, which CloudFormation fails and rolls back."""
     name = stack["name"]
     outcome = state.pop("next_outcome", None)
     if outcome:
         stack["pending"] = [list(e) for e in outcome["events"]]
         stack["final"] = outcome["final"]
+        return
+    if refused:
+        stack["pending"] = [
+            [name, STACK_TYPE, "UPDATE_IN_PROGRESS", "User Initiated"],
+            ["Mrap", MRAP_TYPE, "UPDATE_FAILED", CUSTOM_NAME_REPLACED.format(name=refused)],
+            [name, STACK_TYPE, "UPDATE_ROLLBACK_IN_PROGRESS", "The following resource(s) failed to update: [Mrap]. "],
+            [name, STACK_TYPE, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", ""],
+            [name, STACK_TYPE, "UPDATE_ROLLBACK_COMPLETE", ""],
+        ]
+        stack["final"] = "UPDATE_ROLLBACK_COMPLETE"
         return
     resources = template_resources(stack["template"])
     events: list[list[str]] = []
@@ -243,6 +267,9 @@ def default_changes(stack: dict, params: dict) -> list[dict]:
 
     old = stack["params"]
     changes = []
+    # The MRAP's Name and Regions (the buckets) can only change by replacing it.
+    if any(old.get(k, "") != params.get(k, "") for k in ("S3BucketOneName", "S3BucketTwoName", "MrapName")):
+        changes.append(change("Mrap", MRAP_TYPE, "True"))
     if old.get("LambdaCodeKey") != params.get("LambdaCodeKey"):
         changes += [
             change("EdgeFunction", "AWS::Lambda::Function", "False"),
@@ -314,6 +341,13 @@ def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
         cs = sets.pop(cs_name, None) or fail(f"ChangeSet [{cs_name}] does not exist", error="ChangeSetNotFound")
         assert cs["Status"] == "CREATE_COMPLETE", cs
         _, stack = find_stack(state, cs["StackId"], "ExecuteChangeSet")
+        replaced = any(c["ResourceChange"]["ResourceType"] == MRAP_TYPE and c["ResourceChange"].get("Replacement")
+                       == "True" for c in cs["Changes"])  # fmt: skip
+        old_name = mrap_name(state, stack["params"])
+        if cs["Type"] == "UPDATE" and replaced and mrap_name(state, cs["params"]) == old_name:
+            stack["status"] = "UPDATE_IN_PROGRESS"  # and rolled back: parameters, outputs and code stay
+            plan(state, stack, "UPDATE", cs["Changes"], refused=old_name)
+            return
         stack.update(params=cs["params"], template=cs["template"])
         if any(c["ResourceChange"]["ResourceType"] == "AWS::Lambda::Version" for c in cs["Changes"]):
             stack["version"] += 1
@@ -342,7 +376,9 @@ def cloudformation(args: list[str], state: dict) -> None:
             for key, value in stack["outputs"].items():
                 print(f"{key}\t{value}")
         else:
-            out({"Stacks": [{"StackId": stack["id"], "StackName": name, "StackStatus": stack["status"]}]})
+            parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in stack["params"].items()]
+            out({"Stacks": [{"StackId": stack["id"], "StackName": name, "StackStatus": stack["status"],
+                             "Parameters": parameters}]})  # fmt: skip
     elif op == "describe-stack-events":
         name, stack = find_stack(state, ref, "DescribeStackEvents")
         reveal(state, stack)
