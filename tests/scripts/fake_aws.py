@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 import fake_aws_ops
+import fake_s3_versions
 
 STATE = Path(os.environ["FAKE_AWS_STATE"])
 ACCOUNT = "123456789012"
@@ -357,11 +358,81 @@ def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
         plan(state, stack, cs["Type"], cs["Changes"])
 
 
+NO_SUCH_CODE = (
+    'Resource handler returned message: "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error '
+    'Message: The specified key does not exist. (Service: Lambda, Status Code: 400)"'
+)
+
+
+def create_stack(args: list[str], state: dict) -> None:
+    """create-stack as the original sample runs it: CloudFormation checks the parameters
+    against the template, then Lambda fetches the code from S3BucketDeployables at
+    LambdaCodeKey (the template's default when not given) or the stack rolls back."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from local.template import load_template
+
+    ref = opt(args, "--stack-name")
+    if "--capabilities" not in args:
+        fail("Requires capabilities : [CAPABILITY_IAM]", error="InsufficientCapabilitiesException",
+             operation="CreateStack")  # fmt: skip
+    template_path = Path(opt(args, "--template-body").removeprefix("file://"))
+    declared = load_template(template_path)["Parameters"]
+    params = parse_parameters(args) if "--parameters" in args else {}
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        fail(f"Parameters: [{', '.join(unknown)}] do not exist in the template", operation="CreateStack")
+    missing = sorted(k for k, v in declared.items() if "Default" not in v and k not in params)
+    if missing:
+        fail(f"Parameters: [{', '.join(missing)}] must have values", operation="CreateStack")
+    stacks = state.setdefault("stacks", {})
+    if ref in stacks:
+        fail(f"Stack [{ref}] already exists", error="AlreadyExistsException", operation="CreateStack")
+    state["stack_seq"] = seq = state.get("stack_seq", 0) + 1
+    stack = stacks[ref] = {
+        "name": ref, "id": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{ref}/0000-{seq}",
+        "status": "CREATE_IN_PROGRESS", "params": params, "template": template_path.read_text(), "resources": {},
+        "events": [], "version": 1, "outputs": {},
+    }  # fmt: skip
+    code = f"{params['S3BucketDeployables']}/{params.get('LambdaCodeKey', declared['LambdaCodeKey']['Default'])}"
+    if code not in state.get("objects", {}):
+        function = "AWS::Lambda::Function"
+        state["next_outcome"] = {"events": [
+            [ref, STACK_TYPE, "CREATE_IN_PROGRESS", "User Initiated"],
+            ["EdgeFunction", function, "CREATE_IN_PROGRESS", ""],
+            ["EdgeFunction", function, "CREATE_FAILED", NO_SUCH_CODE],
+            [ref, STACK_TYPE, "ROLLBACK_IN_PROGRESS", "The following resource(s) failed to create: [EdgeFunction]. "],
+            ["EdgeFunction", function, "DELETE_COMPLETE", ""],
+            [ref, STACK_TYPE, "ROLLBACK_COMPLETE", ""],
+        ], "final": "ROLLBACK_COMPLETE"}  # fmt: skip
+    else:
+        stack["outputs"] = outputs(state, stack)
+    plan(state, stack, "CREATE", [])
+    out({"StackId": stack["id"]})
+
+
+def wait(args: list[str], state: dict) -> None:
+    """cloudformation wait stack-create-complete: polls until the stack settles."""
+    waiter = args[0]
+    assert waiter == "stack-create-complete", waiter
+    _, stack = find_stack(state, opt(args, "--stack-name"), "DescribeStacks")
+    while stack.get("pending"):
+        reveal(state, stack)
+    if stack["status"] != "CREATE_COMPLETE":
+        matched = f'we matched expected path: "{stack["status"]}" at least once'
+        print("\nWaiter StackCreateComplete failed: Waiter encountered a terminal failure state: For expression "
+              f'"Stacks[].StackStatus" {matched}', file=sys.stderr)  # fmt: skip
+        sys.exit(255)
+
+
 def cloudformation(args: list[str], state: dict) -> None:
     op = args[0]
     ref = opt(args, "--stack-name")
     if op.endswith("-change-set"):
         cloudformation_change_sets(op, args, state)
+    elif op == "create-stack":
+        create_stack(args, state)
+    elif op == "wait":
+        wait(args[1:], state)
     elif op == "describe-stacks":
         name, stack = find_stack(state, ref, "DescribeStacks")
         query = opt(args, "--query", "")
@@ -369,6 +440,12 @@ def cloudformation(args: list[str], state: dict) -> None:
             print(stack["status"])
         elif query == "Stacks[0].StackId":
             print(stack["id"])
+        elif "Parameters[?" in query:  # deploy.sh's read of the buckets and the MRAP name
+            import jmespath
+
+            parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in stack["params"].items()]
+            doc = {"Stacks": [{"StackId": stack["id"], "StackName": name, "Parameters": parameters}]}
+            print(fake_aws_ops.text(jmespath.search(query, doc)))
         elif query.startswith("Stacks[0].Outputs[?OutputKey=="):
             key = query.split("'")[1]
             print(stack["outputs"].get(key, "None"))
@@ -497,6 +574,19 @@ def s3api(args: list[str], state: dict) -> None:
         fail(f"fake aws: unsupported s3api {op}", code=2)
 
 
+def s3(args: list[str], state: dict) -> None:
+    """``aws s3 cp FILE s3://BUCKET/KEY``: an upload, kept byte for byte beside the state."""
+    op, source, target = args[0], args[1], args[2]
+    assert op == "cp" and target.startswith("s3://") and not source.startswith("s3://"), args
+    bucket, key = target.removeprefix("s3://").split("/", 1)
+    data = Path(source).read_bytes()
+    kept = STATE.parent / "uploads" / bucket / key
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_bytes(data)
+    state.setdefault("objects", {})[f"{bucket}/{key}"] = len(data)
+    print(f"upload: {source} to {target}")
+
+
 def denied(args: list[str], state: dict) -> None:
     """``deny``: ["service op", ...] in the state answers those calls with AccessDenied."""
     if f"{args[0]} {args[1]}" in state.get("deny", []):
@@ -508,6 +598,8 @@ def denied(args: list[str], state: dict) -> None:
 def main(argv: list[str]) -> None:
     with open(os.environ["FAKE_AWS_LOG"], "a") as log:
         log.write(json.dumps(argv) + "\n")
+    if fake_s3_versions.handles(argv):  # versioned, replicating content buckets: fake_s3_versions.py
+        return fake_s3_versions.main(argv)
     if fake_aws_ops.handles(argv):  # routes, logs, bucket stacks: tests/scripts/fake_aws_ops.py
         return fake_aws_ops.main(argv)
     state = load()
@@ -528,7 +620,8 @@ def main(argv: list[str]) -> None:
             i = args.index(flag)
             del args[i : i + 2]
     denied(args, state)
-    services = {"cloudformation": cloudformation, "s3api": s3api, "lambda": lambda_, "cloudfront": cloudfront}
+    services = {"cloudformation": cloudformation, "s3api": s3api, "s3": s3, "lambda": lambda_,
+                "cloudfront": cloudfront}  # fmt: skip
     if args[0] not in services:
         print(f"fake aws: unsupported {argv}", file=sys.stderr)
         sys.exit(2)
