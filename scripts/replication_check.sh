@@ -35,6 +35,7 @@ for bucket in "$BUCKET_ONE" "$BUCKET_TWO"; do
     replication=""
   fi
   [ -n "$replication" ] || replication="{}"
+  if [ "$bucket" = "$BUCKET_ONE" ]; then region_one=$region; else region_two=$region; fi
   [ "$doc" = "{" ] || doc+=", "
   doc+="\"$bucket\": {\"region\": \"$region\", \"versioning\": \"$versioning\", \"replication\": ${replication}}"
 done
@@ -47,12 +48,14 @@ helper replication-report "$BUCKET_ONE" "$BUCKET_TWO" <<<"$doc" || exit 1
 run="$(date -u +%Y%m%dT%H%M%SZ)-$$"
 body=$(mktemp)
 probes=()  # "bucket<TAB>key<TAB>version id" of each probe put
+region_of() { if [ "$1" = "$BUCKET_ONE" ]; then echo "$region_one"; else echo "$region_two"; fi; }
+# shellcheck disable=SC2329  # run by the EXIT trap
 cleanup() {
   local item bucket key other
   for item in ${probes[@]+"${probes[@]}"}; do
     IFS=$'\t' read -r bucket key _ <<<"$item"
     for other in "$BUCKET_ONE" "$BUCKET_TWO"; do  # the probe and its replica
-      remove_object_versions "$other" "$key" ||
+      remove_object_versions "$other" "$key" "$(region_of "$other")" ||
         echo "warning: s3://$other/$key may be left: remove it by hand" >&2
     done
   done
@@ -63,7 +66,7 @@ trap cleanup EXIT
 for bucket in "$BUCKET_ONE" "$BUCKET_TWO"; do
   key="$PROBE_PREFIX/$run/from-$bucket.txt"
   printf 'replication probe from %s\n' "$bucket" >"$body"
-  aws_try out err s3api put-object --bucket "$bucket" --key "$key" --body "$body" \
+  aws_try out err s3api put-object --region "$(region_of "$bucket")" --bucket "$bucket" --key "$key" --body "$body" \
     --metadata "mrap-edge-replication-check=$run" --output json || die "putting the probe s3://$bucket/$key failed: $err"
   version=$(echo "$out" | "$PYTHON" "$VIEW" get VersionId)
   probes+=("$bucket"$'\t'"$key"$'\t'"$version")
@@ -75,9 +78,10 @@ for item in "${probes[@]}"; do
   other=$BUCKET_ONE
   [ "$bucket" != "$BUCKET_ONE" ] || other=$BUCKET_TWO
   started=$(date +%s)
-  status=$(wait_replicated "$bucket" "$key" "$version")
+  status=$(wait_replicated "$bucket" "$key" "$version" "$(region_of "$bucket")")
   replica=""
-  if [ "$status" = COMPLETED ] && try_aws s3api head-object --bucket "$other" --key "$key" --version-id "$version" --output json; then
+  if [ "$status" = COMPLETED ] && try_aws s3api head-object --region "$(region_of "$other")" --bucket "$other" \
+    --key "$key" --version-id "$version" --output json; then
     replica=$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" get ReplicationStatus)
   fi
   if [ "$status" = COMPLETED ] && [ "$replica" = REPLICA ]; then

@@ -535,7 +535,14 @@ def s3api(args: list[str], state: dict) -> None:
     metadata = state.setdefault("metadata", {})
     bucket, key = opt(args, "--bucket"), opt(args, "--key")
     op = args[0]
-    if op == "head-object":
+    if op == "head-object" and os.environ.get("FAKE_S3_ENDPOINT") and "--version-id" in args:
+        head = moto_client().head_object(Bucket=bucket, Key=key, VersionId=opt(args, "--version-id"))
+        out({k: head[k] for k in ("ContentLength", "VersionId", "Metadata", "ReplicationStatus") if k in head})
+    elif op == "list-object-versions":  # with FAKE_S3_ENDPOINT only: the local buckets' own versions
+        listed = moto_client().list_object_versions(Bucket=bucket, Prefix=opt(args, "--prefix", ""))
+        out({kind: [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in listed.get(kind, [])]
+             for kind in ("Versions", "DeleteMarkers")})  # fmt: skip
+    elif op == "head-object":
         if f"{bucket}/{key}" not in objects:
             print("An error occurred (404) when calling the HeadObject operation: Not Found", file=sys.stderr)
             sys.exit(254)
@@ -600,7 +607,8 @@ def main(argv: list[str]) -> None:
         log.write(json.dumps(argv) + "\n")
     if fake_s3_versions.handles(argv):  # versioned, replicating content buckets: fake_s3_versions.py
         return fake_s3_versions.main(argv)
-    if fake_aws_ops.handles(argv):  # routes, logs, bucket stacks: tests/scripts/fake_aws_ops.py
+    local_versions = os.environ.get("FAKE_S3_ENDPOINT") and argv[:2] == ["s3api", "list-object-versions"]
+    if fake_aws_ops.handles(argv) and not local_versions:  # routes, logs, bucket stacks: fake_aws_ops.py
         return fake_aws_ops.main(argv)
     state = load()
     if argv[:2] == ["configure", "list"]:

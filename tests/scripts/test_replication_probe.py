@@ -57,6 +57,9 @@ def test_replication_is_proven_both_ways_by_probes_then_cleaned_up(aws: Aws) -> 
     keys = probe_keys(calls)
     assert set(keys) == {ONE, TWO} and keys[ONE] != keys[TWO]
     assert all(k.startswith("mrap-edge-replication-check/") for k in keys.values())
+    # Each bucket addressed in its own Region (as make buckets made them), not the CLI's default.
+    puts = {arg(c, "--bucket"): arg(c, "--region") for c in calls if c[1] == "put-object"}
+    assert puts == {ONE: "eu-west-1", TWO: "us-west-2"}
     # It read the status of each probe's own version, and the replica's in the other bucket.
     heads = [(arg(c, "--bucket"), arg(c, "--key")) for c in calls if c[1] == "head-object"]
     assert (ONE, keys[ONE]) in heads and (TWO, keys[ONE]) in heads
