@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from local.iam.policy import AccessModel, Authz, LocalNames, PolicyError, TemplateError, s3_action, wildcard_match
+from local.iam import AccessModel, Authz, PolicyError, s3_action, wildcard_match
+from local.intrinsics import TemplateError
+from local.names import LocalNames
 from local.template import load_template
 
 NAMES = LocalNames()
