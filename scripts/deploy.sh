@@ -67,7 +67,7 @@ trap 'rm -f "$config"' EXIT
 printf '{"failover_header": "%s", "log_level": "%s"}\n' "$FAILOVER_HEADER" "${LOG_LEVEL:-WARNING}" >"$config"
 zip="$ROOT/build/deploy/deployment-package.zip"
 mkdir -p "$(dirname "$zip")"
-"$PYTHON" "$ROOT/scripts/build_package.py" --config "$config" --out "$zip"
+"$PYTHON" "$ROOT/scripts/build_package.py" --config "$config" --out "$zip" --if-changed
 
 read -r hex b64 < <("$PYTHON" -c 'import base64, hashlib, sys
 d = hashlib.sha256(open(sys.argv[1], "rb").read()).digest()

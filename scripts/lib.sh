@@ -22,12 +22,20 @@ require_aws_cli() {
   command -v aws >/dev/null 2>&1 || die "the AWS CLI ('aws') is not on PATH: install it (https://aws.amazon.com/cli/) and run 'aws configure'"
 }
 
+# The example names the make target that ran this script (scripts/prune_versions.sh is
+# make prune-versions), so `make destroy` never suggests `make deploy`.
 require_vars() {
-  local name missing=()
+  local name missing=() target example=my-bucket
   for name in "$@"; do
     [ -n "${!name:-}" ] || missing+=("$name")
   done
-  [ ${#missing[@]} -eq 0 ] || die "set ${missing[*]} (e.g. ${missing[0]}=my-bucket make deploy)"
+  [ ${#missing[@]} -eq 0 ] && return 0
+  target=$(basename "$0" .sh)
+  case ${missing[0]} in
+    REGION_*) example=eu-west-1 ;;
+    STACK_NAME) example=mrap-edge ;;
+  esac
+  die "set ${missing[*]} (e.g. ${missing[0]}=$example make ${target//_/-})"
 }
 
 require_region() {
