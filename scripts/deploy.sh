@@ -8,7 +8,8 @@
 #   S3_BUCKET_ONE=… S3_BUCKET_TWO=… S3_BUCKET_DEPLOYABLES=… scripts/deploy.sh
 #   optional: STACK_NAME (mrap-edge), MRAP_NAME, PRICE_CLASS, FAILOVER_ORIGIN,
 #             FAILOVER_ON_4XX (true|false), FAILOVER_HEADER (originTypeFailover),
-#             LOG_LEVEL (WARNING), CONFIRM=yes, POLL_SECONDS (10), and where the template
+#             LOG_LEVEL (WARNING), CONFIRM=yes, POLL_SECONDS (10),
+#             FUNCTION_PERMISSIONS_BOUNDARY (mrap-edge-function-boundary), and where the template
 #             has them FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT, CORS_ALLOWED_ORIGINS
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -38,6 +39,8 @@ case "$status" in
   *_COMPLETE | UPDATE_FAILED) type=UPDATE ;;
   *) die "stack $STACK_NAME is $status, which this script does not update: see its events in the CloudFormation console" ;;
 esac
+
+ensure_boundary
 
 say "building the deployment package (failover header: $FAILOVER_HEADER)"
 config=$(mktemp)
@@ -71,6 +74,7 @@ params=(
   "ParameterKey=FailoverOriginDomainName,ParameterValue=${FAILOVER_ORIGIN:-}"
   "ParameterKey=FailoverOn4xx,ParameterValue=${FAILOVER_ON_4XX:-false}"
   "ParameterKey=FailoverHeaderName,ParameterValue=$FAILOVER_HEADER"
+  "ParameterKey=FunctionPermissionsBoundary,ParameterValue=$BOUNDARY_NAME"
 )
 for setting in $OPTIONAL_PARAMS; do  # ENV_NAME:ParameterName, checked against the template above
   env_name=${setting%%:*}
@@ -84,7 +88,7 @@ say "preparing change set $change_set ($type of stack $STACK_NAME in $REGION)"
 must_aws "create a change set for stack $STACK_NAME" \
   cloudformation --region "$REGION" create-change-set --stack-name "$STACK_NAME" --change-set-name "$change_set" \
   --change-set-type "$type" --template-body "$template" --parameters "${params[@]}" \
-  --capabilities CAPABILITY_IAM --output json
+  --capabilities CAPABILITY_NAMED_IAM --output json  # the function role has a fixed name (mrap-edge-<id>-signer)
 stack=$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" get StackId)
 
 # Drop the change set (and, for a create, the empty stack it made) without executing it.
