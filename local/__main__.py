@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from . import settings
-from .function import FunctionError
+from .lambda_edge.pool import FunctionError
 from .stack import DEFAULT_ZIP, LocalStack
 from .template import TEMPLATE
 from .web import port_free

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from . import settings
-from .buckets import Buckets
+from .cloudfront.server import Behavior, Edge, Origin
 from .control import ControlApi
-from .edge import Behavior, Edge, Origin
-from .function import FunctionPool, role_environment
-from .iam import AccessModel
-from .mrap import MrapEndpoint, route_json
-from .s3auth import Credential
+from .iam.policy import AccessModel
+from .lambda_edge.pool import FunctionPool, role_environment
+from .s3.buckets import Buckets
+from .s3.mrap import MrapEndpoint, route_json
+from .s3.verifier import Credential
 from .template import TEMPLATE, edge_settings, load_template
 from .web import LoopThread
 
@@ -32,9 +32,9 @@ DEFAULT_ZIP = ROOT / "lambda" / "deployment-package.zip"
 
 
 def distribution_and_cache(template: dict[str, Any]) -> tuple[Any, Any]:
-    """The template's cache behavior (local.cache), or (None, None) while it is absent."""
+    """The template's cache behavior (local.cloudfront.cache), or (None, None) while it is absent."""
     try:
-        from .cache import Cache, DistributionModel
+        from .cloudfront.cache import Cache, DistributionModel
     except ImportError:
         return None, None
     model = DistributionModel.from_template(template)

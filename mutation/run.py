@@ -1,5 +1,5 @@
-"""`make mutation`: mutmut over the function (lambda/) and the verifier (local/sigv4a.py,
-local/s3auth.py), each against its own tests; prints each target's score and survivors.
+"""`make mutation`: mutmut over the function (lambda/) and the verifier (local/s3/sigv4a.py,
+local/s3/verifier.py), each against its own tests; prints each target's score and survivors.
 
 Usage::
 

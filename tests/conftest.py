@@ -13,8 +13,8 @@ for path in (ROOT / "lambda", ROOT):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from local.cloudfront import custom_origin, origin_request_event, validate_result, wire_request  # noqa: E402
-from local.s3auth import Credential, verify_s3_request  # noqa: E402
+from local.cloudfront.event import custom_origin, origin_request_event, validate_result, wire_request  # noqa: E402
+from local.s3.verifier import Credential, verify_s3_request  # noqa: E402
 
 MRAP_DOMAIN = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
 AKID = "AKIDEXAMPLE"

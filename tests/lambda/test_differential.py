@@ -32,9 +32,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lambda_function
-from local import sigv4a
-from local.cloudfront import validate_result, wire_request
-from local.s3auth import S3Error, WireRequest, verify_s3_request
+from local.cloudfront.event import validate_result, wire_request
+from local.s3 import sigv4a
+from local.s3.verifier import S3Error, WireRequest, verify_s3_request
 from tests.conftest import AKID, MRAP_DOMAIN, REQUEST_ID, SECRET, make_event, request_of
 
 MRAP_ARN = "arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap"

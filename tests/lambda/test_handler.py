@@ -9,9 +9,9 @@ import json
 import pytest
 
 import lambda_function
-from local.cloudfront import validate_result
-from local.s3auth import Credential, S3Error
-from local.sigv4a import s3_key_bytes
+from local.cloudfront.event import validate_result
+from local.s3.sigv4a import s3_key_bytes
+from local.s3.verifier import Credential, S3Error
 from mrap_edge.logs import JsonLogger
 from tests.conftest import AKID, MRAP_DOMAIN, REQUEST_ID, SECRET, TOKEN, check_signed, make_event, request_of
 
@@ -147,8 +147,8 @@ def test_cf_id_is_signed_but_not_returned(creds) -> None:
 
 
 def test_a_different_cf_id_fails_verification(creds) -> None:
-    from local.cloudfront import wire_request
-    from local.s3auth import verify_s3_request
+    from local.cloudfront.event import wire_request
+    from local.s3.verifier import verify_s3_request
 
     event = make_event()
     wire = wire_request(handle(event), "another-request-id")

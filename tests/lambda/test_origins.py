@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import lambda_function
-from local.cloudfront import origin_request_event, validate_result, wire_request
-from local.sigv4a import s3_key_bytes
+from local.cloudfront.event import origin_request_event, validate_result, wire_request
+from local.s3.sigv4a import s3_key_bytes
 from tests.conftest import MRAP_DOMAIN, REQUEST_ID, check_signed, make_event, request_of
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lambda_function
-from local.sigv4a import Mode, query_params, s3_key_bytes
+from local.s3.sigv4a import Mode, query_params, s3_key_bytes
 from mrap_edge.canonical import canonical_path, canonical_query
 from mrap_edge.decide import SUBRESOURCES
 from tests.conftest import check_signed, make_event

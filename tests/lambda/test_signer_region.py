@@ -9,8 +9,8 @@ import awscrt.http
 import pytest
 
 import lambda_function
-from local.cloudfront import wire_request
-from local.s3auth import Credential, S3Error, verify_s3_request
+from local.cloudfront.event import wire_request
+from local.s3.verifier import Credential, S3Error, verify_s3_request
 from mrap_edge import signer
 from tests.conftest import REQUEST_ID, SECRET, TOKEN, check_signed, make_event
 

@@ -12,8 +12,8 @@ from urllib.parse import quote
 import pytest
 
 from local import settings
-from local.edge import Edge, Origin
-from local.function import FunctionPool, role_environment
+from local.cloudfront.server import Edge, Origin
+from local.lambda_edge.pool import FunctionPool, role_environment
 from local.stack import LocalStack
 from tests.local.helpers import S3_READ_EXTRAS, Log, put_everywhere, request, template_copy
 
@@ -237,7 +237,7 @@ def test_concurrent_requests_are_all_answered(stack) -> None:
 
 
 def test_function_generated_405_is_returned_as_cloudfront_would(stack) -> None:
-    from local.edge import Behavior
+    from local.cloudfront.server import Behavior
 
     every = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"})
     edge = Edge(stack.function, stack.edge.primary, stack.edge.resolver, Behavior(allowed_methods=every), log=print)

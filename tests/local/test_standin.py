@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from local import settings
-from local.function import FunctionPool, PoolBusy
+from local.lambda_edge.pool import FunctionPool, PoolBusy
 from local.stack import LocalStack
 from local.template import load_template
 from tests.local.helpers import (
@@ -78,7 +78,7 @@ def test_missing_key_status_follows_list_bucket(bare: LocalStack, granted: Local
 
 
 def signed_to_mrap(stack: LocalStack, method: str, path: str, extra: dict[str, str] | None = None):
-    from local.function import role_environment
+    from local.lambda_edge.pool import role_environment
     from mrap_edge.signer import SignerCache, sign_request
 
     signed = sign_request(SignerCache().get(role_environment()), method, settings.MRAP_DOMAIN, path, "", "cf-id")
@@ -386,7 +386,7 @@ def test_concurrent_misses_for_one_object_are_collapsed(fn_stack: LocalStack, fn
 
 def test_a_stuck_invocation_is_killed_at_the_templates_timeout(fn_stack: LocalStack) -> None:
     assert fn_stack.function.timeout == 5.0  # EdgeFunction's Timeout in the template
-    from local.function import FunctionError
+    from local.lambda_edge.pool import FunctionError
 
     with FunctionPool(FUNCTION, size=1, timeout=0.5) as pool:
         event = {"Records": [{"cf": {"request": {"uri": "/hang", "querystring": "", "headers": {}}}}]}

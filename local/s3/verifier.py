@@ -1,6 +1,6 @@
 """What S3 checks before serving a SigV4A-signed request to a Multi-Region Access Point.
 
-Each rule has a test that breaks exactly it (tests/local/test_verifier_rules.py):
+Each rule has a test that breaks exactly it (tests/local/s3/test_verifier_rules.py):
 
 - one ``Authorization`` header, ``AWS4-ECDSA-P256-SHA256`` with Credential,
   SignedHeaders and Signature, scope ``<date of x-amz-date>/s3/aws4_request``;

@@ -25,8 +25,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from . import settings
-from .web import free_port
+from .. import settings
+from ..web import free_port
 
 # moto's own account; nothing here is the function's credentials.
 MOTO_CREDENTIALS = Credentials("AKIAMOTOLOCALEXAMPLE", "moto-local-secret")

@@ -9,7 +9,7 @@ For each viewer request it does what CloudFront does, in CloudFront's order:
    X-Forwarded-Proto, X-Cache, X-Edge-*, X-Accel-*, X-Amz-Cf-*, Connection, Proxy-*,
    Upgrade, ...) and keeps only those the cache policy and origin request policy
    forward, plus what CloudFront adds (Via, X-Forwarded-For, User-Agent, Accept-Encoding);
-3. looks the request up in the cache (``local.cache``, the template's cache policy);
+3. looks the request up in the cache (``local.cloudfront.cache``, the template's cache policy);
    a hit is answered from the cache (Range and conditional requests too), with ``Age``;
 4. on a miss builds the origin-request event, invokes the function (a bounded pool of
    the deployment zip's processes), validates the result as CloudFront would (502 with
@@ -42,7 +42,9 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from .cloudfront import (
+from ..lambda_edge.pool import FunctionError, FunctionPool, PoolBusy
+from ..web import ForwardingServer, LoopThread, response_headers
+from .event import (
     DISALLOWED,
     DISALLOWED_PREFIXES,
     ValidationError,
@@ -51,8 +53,6 @@ from .cloudfront import (
     validate_result,
     wire_request,
 )
-from .function import FunctionError, FunctionPool, PoolBusy
-from .web import ForwardingServer, LoopThread, response_headers
 
 EDGE_ID = "0123456789abcdef0123456789abcdef"
 POP = "LCL1-P1"
@@ -193,8 +193,8 @@ class Edge(ForwardingServer):
         self.resolver = resolver
         self.behavior = behavior or Behavior()
         self.log = log
-        self.distribution = distribution  # local.cache.DistributionModel, or None: forward all
-        self.cache = cache  # local.cache.Cache, or None: every request is a miss
+        self.distribution = distribution  # local.cloudfront.cache.DistributionModel, or None: forward all
+        self.cache = cache  # local.cloudfront.cache.Cache, or None: every request is a miss
         self.mrap_outcome = mrap_outcome or (lambda cf_id: None)
         self.max_cached_body = max_cached_body
         self._clock = clock

@@ -51,8 +51,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from . import settings
-from .intrinsics import Resolver, TemplateError, getatt_parts, resource_type
+from .. import settings
+from ..intrinsics import Resolver, TemplateError, getatt_parts, resource_type
 
 
 class PolicyError(ValueError):

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import settings
+from .. import settings
 
-WORKER = Path(__file__).with_name("function_worker.py")
+WORKER = Path(__file__).with_name("worker.py")
 
 
 class FunctionError(RuntimeError):
@@ -42,7 +42,7 @@ class Outcome:
 
 
 def default_python() -> str:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
     from build_package import find_python313
 
     return find_python313() or sys.executable

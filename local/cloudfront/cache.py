@@ -1,7 +1,7 @@
 """CloudFront's cache for one behavior, derived from cloudformation.template.
 
 The cache policy, origin request policy, response headers policy, ``CachedMethods`` and
-``CustomErrorResponses`` are read from the template (intrinsics resolved by ``local.iam``);
+``CustomErrorResponses`` are read from the template (intrinsics resolved by ``local.intrinsics``);
 nothing here hard-codes their values.
 
 Usage (the edge)::
@@ -70,7 +70,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
 
-from .iam import LocalNames, TemplateError, _Resolver
+from ..iam.policy import LocalNames, TemplateError, _Resolver
 
 # --- managed policies (a behavior may name one by ID instead of Ref) -------------------
 # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html

@@ -1,4 +1,4 @@
-"""Every rule the local MRAP's verifier (local/s3auth.py) claims, each broken alone.
+"""Every rule the local MRAP's verifier (local/s3/verifier.py) claims, each broken alone.
 
 A request is built and signed here (the verifier's canonical pieces, the SigV4A key
 derived from the secret, ECDSA from ``cryptography``), then exactly one thing is
@@ -17,9 +17,9 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from local import sigv4a
-from local.mrap import MrapEndpoint, Route
-from local.s3auth import Credential, S3Error, WireRequest, region_set_covers, verify_s3_request
+from local.s3 import sigv4a
+from local.s3.mrap import MrapEndpoint, Route
+from local.s3.verifier import Credential, S3Error, WireRequest, region_set_covers, verify_s3_request
 
 AKID, SECRET, TOKEN = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token-EXAMPLE=="
 HOST = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"

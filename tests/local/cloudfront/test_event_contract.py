@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from local.cloudfront import ValidationError, validate_result
+from local.cloudfront.event import ValidationError, validate_result
 from tests.conftest import make_event, request_of
 
 

@@ -1,6 +1,6 @@
 """Runs inside a fresh ``python -I -S`` process, like a Lambda execution environment.
 
-    python -I -S -B function_worker.py /path/to/extracted/package PROTOCOL_FD
+    python -I -S -B worker.py /path/to/extracted/package PROTOCOL_FD
 
 Imports ``lambda_function`` from the package folder only, then answers one JSON
 invocation per line on stdin with one JSON line on the protocol file descriptor.

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from local.cache import (
+from local.cloudfront.cache import (
     Cache,
     CacheKey,
     DistributionModel,
@@ -20,7 +20,7 @@ from local.cache import (
     serve_from_entry,
     x_cache,
 )
-from local.iam import TemplateError
+from local.iam.policy import TemplateError
 from local.template import load_template
 
 TEMPLATE = load_template()

@@ -1,6 +1,6 @@
 """A local S3 Multi-Region Access Point endpoint.
 
-Accepts only what S3 accepts from the function (SigV4A verified by ``local.s3auth``,
+Accepts only what S3 accepts from the function (SigV4A verified by ``local.s3.verifier``,
 S3's path rules, every ``x-amz-*`` signed, content hash, 15-minute skew), authorises
 each request with the template's role policy and MRAP policy (``local.iam``), answers
 S3-style XML errors, and routes each accepted request to the nearest active bucket
@@ -44,11 +44,12 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from . import settings, sigv4a
+from .. import settings
+from ..iam.policy import AccessModel
+from ..web import ForwardingServer, LoopThread, response_headers
+from . import sigv4a
 from .buckets import Buckets
-from .iam import AccessModel
-from .s3auth import Credential, S3Error, WireRequest, verify_s3_request
-from .web import ForwardingServer, LoopThread, response_headers
+from .verifier import Credential, S3Error, WireRequest, verify_s3_request
 
 FORWARDED_HEADERS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range")
 # What moto adds that S3 never sends (its own ids, blanket CORS, request headers it echoes
@@ -120,7 +121,7 @@ class MrapEndpoint(ForwardingServer):
         self.clock: Callable[[], float] = time.time
         self.log = log
         if access is None:
-            from .template import load_template
+            from ..template import load_template
 
             access = AccessModel.from_template(load_template())
         self.access = access

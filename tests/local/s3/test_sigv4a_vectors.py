@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from local import sigv4a
-from local.s3auth import WireRequest
+from local.s3 import sigv4a
+from local.s3.verifier import WireRequest
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "sigv4a"
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "sigv4a"
+VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "sigv4a"
+SHARED = Path(__file__).resolve().parents[4] / "shared" / "vectors" / "sigv4a"
 CASES = sorted(p.name for p in VECTORS.iterdir() if (p / "context.json").exists())
 # Two cases carry only a request (aws-c-auth checks them by re-signing); the rest
 # carry the canonical request, string to sign, public key and signatures.

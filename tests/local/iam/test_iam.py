@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from local.iam import AccessModel, Authz, LocalNames, PolicyError, TemplateError, s3_action, wildcard_match
+from local.iam.policy import AccessModel, Authz, LocalNames, PolicyError, TemplateError, s3_action, wildcard_match
 from local.template import load_template
 
 NAMES = LocalNames()

@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any
 
-from .s3auth import WireRequest
+from ..s3.verifier import WireRequest
 
 # Lambda@Edge: adding any of these makes CloudFront answer 502.
 DISALLOWED = frozenset(

@@ -1,0 +1,1 @@
+"""IAM: the role and MRAP policies read from the template, and their evaluation."""
