@@ -517,14 +517,14 @@ def _one_statement(effect: str, condition: dict, resource: str = "arn:aws:iam::*
 
 
 def _decide(policy, context: dict[str, str], resource: str = "arn:aws:iam::123456789012:role/r") -> str:
-    from local.iam import Request, evaluate
+    from local.iam.policy import Request, evaluate
 
     return evaluate([policy], Request("arn:aws:iam::123456789012:user/d", "123456789012", "iam:CreateRole",
                                       resource, context))[0]  # fmt: skip
 
 
 def test_extra_context_keys_are_evaluated_only_when_declared():
-    from local.iam import parse_policy
+    from local.iam.policy import parse_policy
 
     doc = _one_statement("Allow", {"StringEquals": {"iam:PermissionsBoundary": "arn:aws:iam::1:policy/b"}})
     with pytest.raises(PolicyError):
@@ -544,7 +544,7 @@ def test_a_negated_operator_passes_when_the_key_is_absent(op, denied_when_absent
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html:
     # "If the policy condition requires that the key is not matched ... and the right key is not
     # present, the condition is true." So a Deny unless the boundary is set denies a role without one.
-    from local.iam import parse_policy
+    from local.iam.policy import parse_policy
 
     value = "arn:aws:iam::1:policy/b"
     doc = _one_statement("Deny", {op: {"iam:PermissionsBoundary": value}})
@@ -553,7 +553,7 @@ def test_a_negated_operator_passes_when_the_key_is_absent(op, denied_when_absent
 
 
 def test_policy_variables_resolve_in_resources_and_condition_values():
-    from local.iam import parse_policy
+    from local.iam.policy import parse_policy
 
     boundary = "arn:aws:iam::${aws:PrincipalAccount}:policy/b"
     doc = _one_statement("Allow", {"StringEquals": {"iam:PermissionsBoundary": boundary}},
