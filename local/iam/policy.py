@@ -35,6 +35,10 @@ Rules, with their sources (stricter reading where AWS is ambiguous):
   A key the request lacks fails a condition, except under ``...IfExists``, ``Null`` and the
   negated operators (``StringNotEquals``, ``ArnNotLike`` ...), which it passes (same page).
   ``parse_policy(context_keys=..., variables=...)`` evaluates other policies (the deployer's).
+- The role's permissions boundary (``PermissionsBoundary``: the policy deploy.sh creates from
+  ``edge-function-boundary.json``) limits it: the role may do only what its policies and the
+  boundary both allow; a boundary we do not have the statements of raises TemplateError.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
 - A missing key is 404 NoSuchKey with ``s3:ListBucket``, 403 AccessDenied without it: see
   ``Authz.list_allowed``.
 
@@ -45,6 +49,7 @@ not an operation an MRAP supports, so it is always denied with action ``""``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +58,7 @@ from typing import Any
 
 from .. import settings
 from ..intrinsics import Resolver, TemplateError, getatt_parts, resource_type
+from ..template import ROOT
 
 
 class PolicyError(ValueError):
@@ -505,8 +511,27 @@ def _role_session_to_role(principal_arn: str) -> str:
     return f"arn:{m[1]}:iam::{m[2]}:role/{m[3]}" if m else principal_arn
 
 
+# Permissions boundaries the template may name, by policy name: the policy scripts/deploy.sh
+# creates in the account from this file (FunctionPermissionsBoundary's default).
+BOUNDARY_FILES = {"mrap-edge-function-boundary": ROOT / "edge-function-boundary.json"}
+
+
+def boundary_policy(arn: str, names: LocalNames) -> Policy:
+    """The permissions boundary a role names (fail closed on one we do not have)."""
+    prefix = f"arn:{names.partition}:iam::{names.account_id}:policy/"
+    name = arn.removeprefix(prefix)
+    if name == arn or name not in BOUNDARY_FILES:
+        raise TemplateError(f"permissions boundary {arn} is not modelled locally (its statements are unknown)")
+    document = json.loads(BOUNDARY_FILES[name].read_text())
+    return parse_policy(f"boundary {name}", document, resource_based=False,
+                        variables={"aws:PrincipalAccount": names.account_id})  # fmt: skip
+
+
 class AccessModel:
-    """The role's identity policies, the MRAP policy and any bucket policies of the template."""
+    """The role's identity policies and permissions boundary, the MRAP policy and any bucket
+    policies of the template. A boundary only limits: the role may do what both its policies
+    and its boundary allow.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html"""
 
     def __init__(
         self,
@@ -515,12 +540,14 @@ class AccessModel:
         identity: tuple[Policy, ...],
         mrap_policies: tuple[Policy, ...],
         bucket_policies: Mapping[str, tuple[Policy, ...]],
+        boundary: Policy | None = None,
     ) -> None:
         self.names = names
         self._role_arn = role_arn
         self.identity = identity
         self.mrap_policies = mrap_policies
         self.bucket_policies = dict(bucket_policies)
+        self.boundary = boundary
         self._list_allowed: dict[tuple[str, str], bool] = {}  # (principal, bucket): no key in it
 
     @classmethod
@@ -538,6 +565,7 @@ class AccessModel:
             if not str(arn).endswith(":policy/service-role/AWSLambdaBasicExecutionRole"):
                 raise TemplateError(f"managed policy {arn} is not modelled locally (its statements are unknown)")
             # AWSLambdaBasicExecutionRole grants logs:* only: nothing on S3.
+        boundary = boundary_policy(role["PermissionsBoundary"], names) if role.get("PermissionsBoundary") else None
         mraps = [k for k, v in r.resources.items() if resource_type(v) == "AWS::S3::MultiRegionAccessPoint"]
         if len(mraps) != 1:
             raise TemplateError(f"expected one AWS::S3::MultiRegionAccessPoint, found {len(mraps)}")
@@ -565,6 +593,7 @@ class AccessModel:
             tuple(identity),
             tuple(mrap_policies),
             {k: tuple(v) for k, v in bucket_policies.items()},
+            boundary,
         )
 
     @property
@@ -605,6 +634,10 @@ class AccessModel:
                 return False, f"explicit Deny of {action} on {resource} in the role's policy ({where})"
             if decision != "Allow":
                 return False, f"no identity-based policy allows {action} on {resource} (implicit deny)"
+            if self.boundary is not None and principal == self._role_arn:
+                decision, where = evaluate([self.boundary], req)
+                if decision != "Allow":
+                    return False, f"the role's permissions boundary does not allow {action} on {resource}"
         if account != self.names.account_id:
             return False, f"{principal} is not in account {self.names.account_id} (cross-account is not modelled)"
         return True, f"{action} allowed on the MRAP and bucket {bucket}"

@@ -7,6 +7,7 @@ a copy of it, so a permission removed from the template is a permission removed 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -567,3 +568,45 @@ def test_policy_variables_resolve_in_resources_and_condition_values():
                    resource="arn:aws:iam::999999999999:role/r") == "ImplicitDeny"  # fmt: skip
     with pytest.raises(PolicyError):  # a variable without a value fails closed
         parse_policy("p", doc, resource_based=False, context_keys=["iam:PermissionsBoundary"])
+
+
+# --- the role's permissions boundary -----------------------------------------------------------
+
+
+def test_the_template_role_is_bounded_by_edge_function_boundary_json():
+    m = model()
+    assert m.boundary is not None and m.boundary.name == "boundary mrap-edge-function-boundary"
+    assert get(m).allowed and get(m, query={"versionId": ["v1"]}).allowed
+
+
+def test_the_boundary_limits_what_the_roles_policies_allow(tmp_path, monkeypatch):
+    from local.iam import policy
+
+    narrow = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}]}  # fmt: skip
+    path = tmp_path / "boundary.json"
+    path.write_text(json.dumps(narrow))
+    monkeypatch.setitem(policy.BOUNDARY_FILES, "mrap-edge-function-boundary", path)
+    m = model()
+    assert get(m).allowed  # both allow it
+    denied = get(m, query={"versionId": ["v1"]})  # the role's policy allows it, the boundary does not
+    assert not denied.allowed and "permissions boundary" in denied.reason
+
+
+def test_a_role_without_a_boundary_is_limited_by_its_policies_only():
+    t = fresh()
+    del t["Resources"]["EdgeFunctionRole"]["Properties"]["PermissionsBoundary"]
+    m = model(t)
+    assert m.boundary is None and get(m, query={"versionId": ["v1"]}).allowed
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:iam::123456789012:policy/someone-elses-boundary",
+    "arn:aws:iam::999999999999:policy/mrap-edge-function-boundary",
+    "arn:aws:iam::aws:policy/AdministratorAccess",
+])  # fmt: skip
+def test_a_boundary_we_do_not_have_fails_closed(arn):
+    t = fresh()
+    t["Resources"]["EdgeFunctionRole"]["Properties"]["PermissionsBoundary"] = arn
+    with pytest.raises(TemplateError, match="permissions boundary"):
+        model(t)
