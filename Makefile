@@ -51,11 +51,14 @@ test: lint lint-template package
 
 # The whole path locally: edge :PORT -> function (the zip) -> MRAP -> buckets; control on
 # PORT+1. SITE=folder seeds both buckets from it (the farther one REPLICATION_DELAY s later).
+# PARAMS="AllowVersionReads=yes AllowedResponseOverrides=response-content-type": template
+# parameters, as at deploy time (docs/security.md).
 PORT ?= 8080
 SITE ?=
 REPLICATION_DELAY ?= 5
+PARAMS ?=
 demo: package
-	$(BIN)/python -m local --port $(PORT) --replication-delay $(REPLICATION_DELAY) $(if $(SITE),--site "$(SITE)")
+	$(BIN)/python -m local --port $(PORT) --replication-delay $(REPLICATION_DELAY) $(if $(SITE),--site "$(SITE)") $(foreach p,$(PARAMS),--param "$(p)")
 
 bench: package
 	$(BIN)/python bench/run.py --zip $(ZIP)

@@ -39,7 +39,11 @@ EVENT = {
                     "method": "GET",
                     "origin": {
                         "custom": {
-                            "customHeaders": {},
+                            # What the template sends with AllowVersionReads=yes: the
+                            # versionId below is signed, not refused (mrap_edge.allowlist).
+                            "customHeaders": {
+                                "x-mrap-edge-allow": [{"key": "x-mrap-edge-allow", "value": "partNumber,versionId"}]
+                            },
                             "domainName": "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com",
                             "keepaliveTimeout": 5,
                             "path": "",

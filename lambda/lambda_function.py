@@ -2,7 +2,8 @@
 
 parse the event -> decide (sign, pass through, answer OPTIONS, refuse) -> canonical
 path, query and headers -> check the target (a key, not too long, no sub-resource) ->
-sign -> CloudFront-shaped result.  Every failure becomes a generated 502 that is never
+check the parameters (no guarded one the distribution does not allow) -> sign ->
+CloudFront-shaped result.  Every failure becomes a generated 502 that is never
 cached: an unsigned or half-signed request is never forwarded.
 """
 
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mrap_edge.allowlist import allowed_parameters, check_parameters, without_allow_header
 from mrap_edge.canonical import PathError, canonical_path, canonical_query, forwarded_headers
 from mrap_edge.config import load_config
 from mrap_edge.decide import Action, check_target, decide
@@ -50,7 +52,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         uri = canonical_path(req.uri)
         query = canonical_query(req.querystring)
         path = origin_path + uri  # what S3 reads: the key is path[1:]
-        refusal = check_target(path, query)
+        refusal = check_target(path, query) or check_parameters(query, allowed_parameters(req.custom_headers))
         if refusal is None:
             headers = forwarded_headers(req.headers, req.domain)
             signer = SIGNERS.get(os.environ)
@@ -67,7 +69,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         )
         return refused(refusal.status, refusal.reason, req.request_id)
 
-    result = signed_request(req, origin_path, uri, query, headers, signature)
+    # The allowlist header is for the function only: S3 never sees it.
+    result = signed_request(req, origin_path, uri, query, headers, signature, without_allow_header(req.custom_headers))
     if LOG.enabled("INFO"):
         LOG.info(
             "signed",

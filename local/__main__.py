@@ -1,6 +1,7 @@
 """``make demo``: the whole path on this machine, until Ctrl-C.
 
     python -m local [--port 8080] [--site FOLDER] [--replication-delay 5] [--zip ...] [--template ...]
+                    [--param AllowVersionReads=yes ...]
 
 Starts the buckets (moto), the MRAP endpoint, the function from the deployment zip,
 the edge on 127.0.0.1:PORT and the control API on PORT+1, prints what to try, and
@@ -29,6 +30,7 @@ def banner(stack: LocalStack, port: int, zip_path: Path, site: Path | None, dela
     one, two = (b.name for b in settings.BUCKETS)
     near, far = sorted(settings.BUCKETS, key=lambda b: b.latency_ms)
     first = stack.seeded[0] if stack.seeded else "index.html"
+    params = ", ".join(f"{k}={v}" for k, v in stack.parameters.items()) or "defaults (make demo PARAMS='Key=value ...')"
     if site is not None:
         seeded = f"{len(stack.seeded)} files from {site}"
         seeded += f" (in {far.name} after {delay:g} s: replication)" if delay else ""
@@ -45,6 +47,7 @@ Local edge is up: CloudFront, Lambda@Edge ({stack.function.python}), an MRAP and
   S3 (moto)       {moto}   e.g. aws s3 cp FILE s3://{near.name}/KEY --endpoint-url {moto}
                   (any access key works; add to both buckets, as replication would)
   control API     {ctl}
+  parameters      {params}
 
 Try:
   curl -i {edge}/{quote(first)}                    # Miss, then Hit from cloudfront
@@ -75,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP, help="the deployment package to run")
     parser.add_argument("--template", type=Path, default=TEMPLATE, help="the CloudFormation template to model")
     parser.add_argument("--workers", type=int, default=4, help="function workers at most (default 4)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="a template parameter's value, as at deploy time (repeatable; "
+                             "e.g. AllowVersionReads=yes, AllowedResponseOverrides=response-content-type)")  # fmt: skip
     args = parser.parse_args(argv)
 
     if not 1 <= args.port <= 65534:
@@ -88,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.site is not None and not args.site.is_dir():
         print(f"local edge: SITE={args.site} is not a folder", file=sys.stderr)
         return 2
+    parameters = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"local edge: --param {item!r} is not KEY=VALUE (e.g. AllowVersionReads=yes)", file=sys.stderr)
+            return 2
+        parameters[key] = value
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -96,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         stack = LocalStack(
             zip_path=args.zip, port=args.port, log=lambda line: print(line, flush=True), template_path=args.template,
             control_port=args.port + 1, site=args.site, replication_delay=args.replication_delay,
-            concurrency=args.workers,
+            concurrency=args.workers, parameters=parameters,
         )  # fmt: skip
     except OSError as exc:
         print(f"local edge: cannot start: {exc} (is port {args.port} or {args.port + 1} taken? use PORT=...)",

@@ -4,40 +4,44 @@ Usage::
 
     with LocalStack(zip_path=Path("lambda/deployment-package.zip")) as stack:
         urllib.request.urlopen(stack.edge.url + "/index.html").read()  # b"hello from s3 bucket one\\n"
+    LocalStack(parameters={"AllowVersionReads": "yes"})  # the template's parameters, as at deploy time
 
 Everything the distribution, the role and the MRAP policy say comes from the template
 (``template_path``, ``cloudformation.template`` by default): a template copy with a
-permission removed gives a stack that refuses what AWS would refuse.
+permission removed gives a stack that refuses what AWS would refuse. ``parameters`` are
+the stack's parameter values (checked as CloudFormation checks them; the rest keep their
+defaults): the cache policy, the response headers policy, the role and the MRAP origin's
+custom headers (which reach the function in its event) are resolved with them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import settings
 from .cloudfront.server import Behavior, Edge, Origin
 from .control import ControlApi
-from .iam.policy import AccessModel
+from .iam.policy import AccessModel, LocalNames
 from .lambda_edge.pool import FunctionPool, role_environment
 from .s3.buckets import Buckets
 from .s3.mrap import MrapEndpoint, route_json
 from .s3.verifier import Credential
-from .template import TEMPLATE, edge_settings, load_template
+from .template import TEMPLATE, check_parameters, edge_settings, load_template, mrap_origin_custom_headers
 from .web import LoopThread
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ZIP = ROOT / "lambda" / "deployment-package.zip"
 
 
-def distribution_and_cache(template: dict[str, Any]) -> tuple[Any, Any]:
+def distribution_and_cache(template: dict[str, Any], names: LocalNames | None = None) -> tuple[Any, Any]:
     """The template's cache behavior (local.cloudfront.cache), or (None, None) while it is absent."""
     try:
         from .cloudfront.cache import Cache, DistributionModel
     except ImportError:
         return None, None
-    model = DistributionModel.from_template(template)
+    model = DistributionModel.from_template(template, names or LocalNames())
     return model, Cache(model)
 
 
@@ -61,10 +65,14 @@ class LocalStack:
         header_timeout: float = 10.0,
         function_wait: float = 10.0,
         max_cached_body: int = 8 * 2**20,
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
         self._closers: list[Callable[[], None]] = []
         try:
             self.template = load_template(template_path)
+            # Checked before anything starts, as CloudFormation checks them before it creates anything.
+            self.parameters = check_parameters(self.template, parameters or {})
+            names = LocalNames(parameters=tuple(self.parameters.items()))
             self.loop = LoopThread()
             self._closers.append(self.loop.close)
             self.buckets = Buckets()
@@ -79,7 +87,7 @@ class LocalStack:
                     settings.ACCESS_KEY_ID, settings.SECRET_ACCESS_KEY, settings.SESSION_TOKEN
                 )
             }
-            self.access = AccessModel.from_template(self.template)
+            self.access = AccessModel.from_template(self.template, names)
             self.mrap = MrapEndpoint(self.buckets, credentials, log=log, access=self.access, loop=self.loop)
             self._closers.append(self.mrap.close)
             env = function_env or role_environment()
@@ -107,8 +115,10 @@ class LocalStack:
                 failover_codes=cfg.failover_codes,
                 default_root_object=cfg.default_root_object,
             )
-            primary = Origin(settings.MRAP_DOMAIN, path=origin_path, **timeouts)
-            distribution, cache = distribution_and_cache(self.template)
+            # The MRAP origin's custom headers (the function's allowlist) for these parameters.
+            mrap_headers = mrap_origin_custom_headers(self.template, self.parameters)
+            primary = Origin(settings.MRAP_DOMAIN, path=origin_path, custom_headers=mrap_headers, **timeouts)
+            distribution, cache = distribution_and_cache(self.template, names)
             self.edge = Edge(
                 self.function, primary, resolver, behavior, port, log,
                 loop=self.loop, distribution=distribution, cache=cache, mrap_outcome=self.mrap.outcome,

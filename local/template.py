@@ -5,15 +5,21 @@ Usage::
     template = load_template(Path("cloudformation.template"))
     settings = edge_settings(template)
     settings.allowed_methods, settings.read_timeout   # ("GET", "HEAD", "OPTIONS"), 30
+    params = check_parameters(template, {"AllowVersionReads": "yes"})  # ValueError if CloudFormation would refuse
+    mrap_origin_custom_headers(template, params)      # {"x-mrap-edge-allow": "partNumber,versionId"}
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .intrinsics import Resolver
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "cloudformation.template"
@@ -63,10 +69,44 @@ class EdgeSettings:
     function_timeout: float | None = None  # the function's Timeout (seconds), when the template fixes it
 
 
+def _mrap_origin(template: dict[str, Any]) -> dict[str, Any]:
+    config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    return next(o for o in config["Origins"] if isinstance(o, dict) and o.get("Id") == "mrap")
+
+
+def check_parameters(template: dict[str, Any], parameters: Mapping[str, str]) -> dict[str, str]:
+    """Parameter values checked as CloudFormation checks them before it creates anything:
+    a declared name, one of ``AllowedValues``, the whole value matching ``AllowedPattern``,
+    ``MinLength``/``MaxLength``. A ValueError (one line) for the first that fails.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html
+    """
+    declared = template.get("Parameters") or {}
+    for name, value in parameters.items():
+        spec = declared.get(name)
+        if not isinstance(spec, dict):
+            raise ValueError(f"the template has no parameter {name!r} (it has {', '.join(sorted(declared))})")
+        allowed = [str(v) for v in spec.get("AllowedValues") or []]
+        if allowed and value not in allowed:
+            raise ValueError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+        pattern = spec.get("AllowedPattern")
+        if pattern is not None and re.fullmatch(pattern, value) is None:
+            raise ValueError(f"{name}={value!r} is not allowed: {spec.get('ConstraintDescription', pattern)}")
+        if not int(spec.get("MinLength", 0)) <= len(value) <= int(spec.get("MaxLength", len(value))):
+            raise ValueError(f"{name}={value!r} has {len(value)} characters, outside its MinLength/MaxLength")
+    return dict(parameters)
+
+
+def mrap_origin_custom_headers(template: dict[str, Any], parameters: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The MRAP origin's ``OriginCustomHeaders`` (name -> value) for these parameter values:
+    CloudFront puts them in the event's ``origin.custom.customHeaders``."""
+    headers = Resolver(template, params=parameters).resolve(_mrap_origin(template).get("OriginCustomHeaders") or [])
+    return {str(h["HeaderName"]): str(h["HeaderValue"]) for h in headers}
+
+
 def edge_settings(template: dict[str, Any]) -> EdgeSettings:
     """The MRAP origin, the default behavior and the origin group, without the 4xx option."""
     config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
-    mrap = next(o for o in config["Origins"] if isinstance(o, dict) and o.get("Id") == "mrap")
+    mrap = _mrap_origin(template)
     custom = mrap["CustomOriginConfig"]
     groups = config["OriginGroups"]["Fn::If"][1]
     codes = groups["Items"][0]["FailoverCriteria"]["StatusCodes"]["Fn::If"][2]["Items"]

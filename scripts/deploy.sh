@@ -10,7 +10,8 @@
 #             FAILOVER_ON_4XX (true|false), FAILOVER_HEADER (originTypeFailover),
 #             LOG_LEVEL (WARNING), CONFIRM=yes, POLL_SECONDS (10),
 #             FUNCTION_PERMISSIONS_BOUNDARY (mrap-edge-function-boundary), and where the template
-#             has them FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT, CORS_ALLOWED_ORIGINS
+#             has them FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT, CORS_ALLOWED_ORIGINS,
+#             ALLOWED_RESPONSE_OVERRIDES (comma list of response-*), ALLOW_VERSION_READS (yes|no)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -23,6 +24,8 @@ probe=$(key_for 0123456789abcdef0123456789abcdef)
 
 # Settings of newer template parameters: passed only when set, and only if the template has them.
 OPTIONAL_PARAMS="FUNCTION_MEMORY_MB:FunctionMemorySize FUNCTION_TIMEOUT:FunctionTimeout CORS_ALLOWED_ORIGINS:CorsAllowedOrigins"
+# What viewers may ask S3 for (docs/security.md): unset = the template's secure defaults.
+OPTIONAL_PARAMS="$OPTIONAL_PARAMS ALLOWED_RESPONSE_OVERRIDES:AllowedResponseOverrides ALLOW_VERSION_READS:AllowVersionReads"
 for setting in $OPTIONAL_PARAMS; do
   env_name=${setting%%:*}
   if [ -n "${!env_name:-}" ] && ! grep -q "^  ${setting#*:}:\$" "$ROOT/cloudformation.template"; then

@@ -15,12 +15,17 @@ for path in (ROOT / "lambda", ROOT):
 
 from local.cloudfront.event import custom_origin, origin_request_event, validate_result, wire_request  # noqa: E402
 from local.s3.verifier import Credential, verify_s3_request  # noqa: E402
+from mrap_edge.allowlist import ALLOW_HEADER, ANONYMOUS_SAFE, GUARDED  # noqa: E402
 
 MRAP_DOMAIN = "mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com"
 AKID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 TOKEN = "IQoJb3JpZ2luX2VjEXAMPLETOKEN//////////wEaCXVzLWVhc3QtMSJHMEUCIQ=="
 REQUEST_ID = "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ=="
+# The MRAP origin's custom header of a distribution that allows every guarded
+# parameter (AllowVersionReads=yes, every AllowedResponseOverrides): for tests of what
+# the function signs, not of what it refuses (tests/lambda/test_allowlist.py).
+ALLOW_ALL = {ALLOW_HEADER: ",".join((*ANONYMOUS_SAFE, *sorted(GUARDED)))}
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Usage::
 
-    signed_request(req, path, query, headers, signature_headers)  # -> request dict
+    signed_request(req, origin_path, uri, query, headers, signature, custom_headers)  # -> request dict
     bad_gateway("why")        # -> {"status": "502", ...}, never cached
     method_not_allowed("PUT") # -> {"status": "405", ...}
     refused(404, "why")       # -> {"status": "404", ...} (403, 404 or 414)
@@ -30,15 +30,20 @@ def signed_request(
     query: str,
     headers: Headers,
     signature: dict[str, str],
+    custom_headers: Headers,
 ) -> dict[str, Any]:
-    """A new request dict; the event's own dicts are left as they were received."""
+    """A new request dict; the event's own dicts are left as they were received.
+
+    ``custom_headers`` are the origin's custom headers to send (the event's, or fewer).
+    """
     out_headers = dict(headers)
     for name, value in signature.items():
         out_headers[name.lower()] = [{"key": name, "value": value}]
     result = dict(req.request)
     result.update(uri=uri, querystring=query, headers=out_headers)
-    if origin_path != req.origin_path:  # re-encoded: a new origin object, never the event's
-        settings = {**req.request["origin"][req.origin_kind], "path": origin_path}
+    # Re-encoded path or fewer custom headers: a new origin object, never the event's.
+    if origin_path != req.origin_path or custom_headers is not req.custom_headers:
+        settings = {**req.request["origin"][req.origin_kind], "path": origin_path, "customHeaders": custom_headers}
         result["origin"] = {req.origin_kind: settings}
     return result
 

@@ -35,7 +35,7 @@ import lambda_function
 from local.cloudfront.event import validate_result, wire_request
 from local.s3 import sigv4a
 from local.s3.verifier import S3Error, WireRequest, verify_s3_request
-from tests.conftest import AKID, MRAP_DOMAIN, REQUEST_ID, SECRET, make_event, request_of
+from tests.conftest import AKID, ALLOW_ALL, MRAP_DOMAIN, REQUEST_ID, SECRET, make_event, request_of
 
 MRAP_ARN = "arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap"
 SIGNED_AT = datetime.datetime(2026, 11, 27, 12, 34, 56, tzinfo=datetime.UTC)
@@ -117,7 +117,7 @@ def signature_covers(wire: WireRequest, creq: str) -> bool:
 
 
 def handler_request(path: str, query: str, creds) -> WireRequest:
-    event = make_event(path, query)
+    event = make_event(path, query, custom_headers=ALLOW_ALL)  # a distribution that allows every parameter
     result = lambda_function.lambda_handler(event, None)
     validate_result(request_of(event), result)
     wire = wire_request(result, REQUEST_ID)

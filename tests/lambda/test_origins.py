@@ -37,7 +37,7 @@ def s3_event(uri: str = "/index.html", query: str = "", method: str = "GET", **o
 
 
 def test_s3_type_origin_on_an_mrap_is_signed(creds) -> None:
-    event = s3_event("/a+b", "versionId=1", domain=MRAP_DOMAIN)
+    event = s3_event("/a+b", "partNumber=1", domain=MRAP_DOMAIN)
     result = handle(event)
     assert "authorization" in result["headers"]
     assert result["origin"] == request_of(event)["origin"]  # nothing to re-encode

@@ -47,9 +47,10 @@ def test_any_key_is_signed_and_resolves_to_itself(creds, data, key: str) -> None
     assert s3_key_bytes(wire.path) == ("/" + key).encode()
 
 
-# Not x-amz-* (dropped) nor an S3 sub-resource such as "acl" (refused with a 403).
+# Not x-amz-* (dropped) nor an S3 sub-resource such as "acl" (refused with a 403), nor a
+# guarded versionId/response-* (refused unless allowed: test_allowlist.py).
 names = st.text(key_chars, min_size=1, max_size=20).filter(
-    lambda n: not n.lower().startswith("x-amz-") and n.lower() not in SUBRESOURCES
+    lambda n: not n.lower().startswith(("x-amz-", "response-")) and n.lower() not in SUBRESOURCES | {"versionid"}
 )
 values = st.text(key_chars, max_size=40)
 

@@ -16,6 +16,12 @@ from local import settings
 from local.template import load_template
 
 S3_READ_EXTRAS = ("s3:GetObjectVersion", "s3:ListBucket")
+# Template parameters that allow viewers every guarded S3 parameter (response-*, versionId) (docs/security.md).
+OPTED_IN = {
+    "AllowVersionReads": "yes",
+    "AllowedResponseOverrides": "response-cache-control,response-content-disposition,response-content-encoding,"
+    "response-content-language,response-content-type,response-expires",
+}
 
 
 def _mrap_statements(template: dict[str, Any]) -> list[dict[str, Any]]:

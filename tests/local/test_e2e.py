@@ -15,7 +15,7 @@ from local import settings
 from local.cloudfront.server import Edge, Origin
 from local.lambda_edge.pool import FunctionPool, role_environment
 from local.stack import LocalStack
-from tests.local.helpers import S3_READ_EXTRAS, Log, put_everywhere, request, template_copy
+from tests.local.helpers import OPTED_IN, S3_READ_EXTRAS, Log, put_everywhere, request, template_copy
 
 pytestmark = pytest.mark.slow
 ONE, TWO = (b.name for b in settings.BUCKETS)
@@ -29,9 +29,10 @@ def log() -> Log:
 @pytest.fixture(scope="module")
 def stack(log: Log, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # The permissions the stack grants (GetObjectVersion, ListBucket): a copy with them,
-    # whatever cloudformation.template on this branch says.
+    # whatever cloudformation.template on this branch says; viewers allowed versionId and
+    # the response-* overrides (the defaults: tests/local/test_secure_defaults.py).
     template = template_copy(tmp_path_factory.mktemp("template"), "granted", grants=S3_READ_EXTRAS)
-    with LocalStack(log=log, concurrency=4, template_path=template) as stack:
+    with LocalStack(log=log, concurrency=4, template_path=template, parameters=OPTED_IN) as stack:
         yield stack
 
 

@@ -20,6 +20,7 @@ from local.lambda_edge.pool import FunctionPool, PoolBusy
 from local.stack import LocalStack
 from local.template import load_template
 from tests.local.helpers import (
+    OPTED_IN,
     S3_READ_EXTRAS,
     Log,
     put_everywhere,
@@ -42,7 +43,8 @@ FUNCTION = Path(__file__).parent / "fixtures" / "function"
 def bare(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """A stack whose template grants s3:GetObject only (no GetObjectVersion, no ListBucket)."""
     template = template_copy(tmp_path_factory.mktemp("bare"), "bare", revokes=S3_READ_EXTRAS)
-    with LocalStack(log=Log(), concurrency=2, template_path=template, with_failover=False) as stack:
+    with LocalStack(log=Log(), concurrency=2, template_path=template, with_failover=False,
+                    parameters=OPTED_IN) as stack:  # fmt: skip
         yield stack
 
 
@@ -50,7 +52,7 @@ def bare(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 def granted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     template = template_copy(tmp_path_factory.mktemp("granted"), "granted", grants=S3_READ_EXTRAS)
     with LocalStack(log=Log(), concurrency=2, template_path=template, with_failover=False,
-                    control_port=0) as stack:  # fmt: skip
+                    control_port=0, parameters=OPTED_IN) as stack:  # fmt: skip
         yield stack
 
 
@@ -156,9 +158,11 @@ def test_x_real_ip_from_a_viewer_is_a_200_through_the_real_function(granted: Loc
 
 
 def test_query_strings_outside_the_cache_policy_are_dropped(fn_stack: LocalStack) -> None:
-    status, _, body = request(fn_stack.edge, "GET", "/echo-query?versionId=v1&utm_source=x&response-content-type=a")
+    query = "versionId=v1&utm_source=x&partNumber=2&response-content-type=a"
+    status, _, body = request(fn_stack.edge, "GET", "/echo-query?" + query)
     assert status == 200
-    assert json.loads(body)["querystring"] == "versionId=v1&response-content-type=a"
+    # The template's defaults: only partNumber (tests/local/test_secure_defaults.py).
+    assert json.loads(body)["querystring"] == "partNumber=2"
 
 
 def test_response_headers_policy_on_every_response(fn_stack: LocalStack) -> None:

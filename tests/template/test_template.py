@@ -351,13 +351,21 @@ def test_mrap_origin_is_tls12_custom_origin(template: dict) -> None:
     assert mrap["DomainName"] == {"Fn::Sub": "${Mrap.Alias}.accesspoint.s3-global.amazonaws.com"}
     custom = mrap["CustomOriginConfig"]
     assert custom["OriginProtocolPolicy"] == "https-only" and custom["OriginSSLProtocols"] == ["TLSv1.2"]
-    assert "OriginCustomHeaders" not in mrap
+    # One custom header only: the function's allowlist (tests/template/test_viewer_defaults.py).
+    assert [h["HeaderName"] for h in mrap["OriginCustomHeaders"]] == ["x-mrap-edge-allow"]
 
 
 def test_cache_policy_forwards_the_query_strings_the_signer_supports(template: dict) -> None:
     config = one(template, "AWS::CloudFront::CachePolicy")["CachePolicyConfig"]
     assert config["DefaultTTL"] > 0
-    qs = config["ParametersInCacheKeyAndForwardedToOrigin"]["QueryStringsConfig"]
+    # Every opt-in (tests/template/test_viewer_defaults.py has each choice).
+    opted_in = {
+        "AllowVersionReads": "yes",
+        "AllowedResponseOverrides": "response-content-disposition,response-content-type",
+    }
+    qs = Resolver(template, params=opted_in).resolve(config["ParametersInCacheKeyAndForwardedToOrigin"])[
+        "QueryStringsConfig"
+    ]
     assert qs["QueryStringBehavior"] == "whitelist"
     assert {"versionId", "partNumber", "response-content-disposition", "response-content-type"} <= set(
         qs["QueryStrings"]
@@ -374,8 +382,8 @@ def test_the_query_whitelist_forwards_no_sub_resource(template: dict) -> None:
     from mrap_edge.decide import SUBRESOURCES
 
     config = one(template, "AWS::CloudFront::CachePolicy")["CachePolicyConfig"]
-    names = config["ParametersInCacheKeyAndForwardedToOrigin"]["QueryStringsConfig"]["QueryStrings"]
-    assert not {n.lower() for n in names} & SUBRESOURCES
+    names = Resolver(template).resolve(config["ParametersInCacheKeyAndForwardedToOrigin"])["QueryStringsConfig"]
+    assert names["QueryStrings"] and not {n.lower() for n in names["QueryStrings"]} & SUBRESOURCES
 
 
 def error_ttls(template: dict) -> dict[int, int]:

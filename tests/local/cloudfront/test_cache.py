@@ -20,7 +20,7 @@ from local.cloudfront.cache import (
     serve_from_entry,
     x_cache,
 )
-from local.iam.policy import TemplateError
+from local.iam.policy import LocalNames, TemplateError
 from local.template import load_template
 
 TEMPLATE = load_template()
@@ -70,8 +70,13 @@ def with_errors(t: dict[str, Any], **codes: int) -> dict[str, Any]:
     return t
 
 
+# versionId forwarded (AllowVersionReads=yes): these tests are about the cache, not the
+# template's defaults (tests/local/test_secure_defaults.py).
+VERSION_READS = LocalNames(parameters=(("AllowVersionReads", "yes"),))
+
+
 def model(t: dict[str, Any] | None = None) -> DistributionModel:
-    return DistributionModel.from_template(TEMPLATE if t is None else t)
+    return DistributionModel.from_template(TEMPLATE if t is None else t, VERSION_READS)
 
 
 def key(m: DistributionModel, uri: str = "/a.txt", query: str = "", method: str = "GET", **headers: str) -> CacheKey:
