@@ -144,7 +144,8 @@ async def phase(base: str, keys: list[str], files: dict[str, bytes], viewers: in
 
 
 def purge(control: str) -> None:
-    req = urllib.request.Request(control + "/cache/purge", data=b"{}", method="POST")  # noqa: S310 (loopback)
+    json_post = {"Content-Type": "application/json"}  # the control API takes JSON POSTs only
+    req = urllib.request.Request(control + "/cache/purge", data=b"{}", method="POST", headers=json_post)  # noqa: S310
     urllib.request.urlopen(req, timeout=10).read()  # noqa: S310
 
 

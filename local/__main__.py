@@ -34,6 +34,9 @@ def banner(stack: LocalStack, port: int, zip_path: Path, site: Path | None, dela
     if site is not None:
         seeded = f"{len(stack.seeded)} files from {site}"
         seeded += f" (in {far.name} after {delay:g} s: replication)" if delay else ""
+        skipped = stack.buckets.skipped
+        if skipped:
+            seeded += f"; not served, reached through a symlink that leaves the folder: {', '.join(skipped)}"
     else:
         seeded = "index.html says which bucket answered"
     from urllib.parse import quote
@@ -54,15 +57,15 @@ Try:
   curl -i -H 'Range: bytes=0-4' {edge}/{quote(first)}  # 206
   curl -i {edge}/missing.txt                       # 404 or 403, as ListBucket in the template says
   curl -i -X POST {edge}/index.html                # 403: the behavior allows GET/HEAD/OPTIONS
-Control ({ctl}):
+Control ({ctl}; POSTs say JSON, so no web page can make them: J='Content-Type: application/json'):
   curl {ctl}/buckets                              # routes and health
-  curl -X POST {ctl}/buckets/{one}/down           # an outage: the MRAP routes to {two} (also /up)
-  curl -X POST {ctl}/buckets/{one}/passive        # traffic dial 0 (also /active)
+  curl -X POST -H "$J" {ctl}/buckets/{one}/down  # an outage: the MRAP routes to {two} (also /up)
+  curl -X POST -H "$J" {ctl}/buckets/{one}/passive  # traffic dial 0 (also /active)
   curl {ctl}/routes                               # as s3control get-multi-region-access-point-routes
-  curl -X POST {ctl}/routes -d '{{"RouteUpdates": [{{"Bucket": "{one}", "Region": "{near.region}",
+  curl -X POST -H "$J" {ctl}/routes -d '{{"RouteUpdates": [{{"Bucket": "{one}", "Region": "{near.region}",
                                      "TrafficDialPercentage": 0}}]}}'   # failover, as s3control does
   curl {ctl}/cache                                # cached entries
-  curl -X POST {ctl}/cache/purge                  # an invalidation (optional {{"Paths": ["/*"]}})
+  curl -X POST -H "$J" {ctl}/cache/purge     # an invalidation (optional {{"Paths": ["/*"]}})
 
 Ctrl-C stops everything.
 """

@@ -10,6 +10,12 @@
     POST /cache/purge                          an invalidation; optional {"Paths": ["/*"]}
 
 Errors: 400 {"Error": {"Code": "InvalidRequest", "Message": ...}}; 404 for an unknown path.
+
+Only the developer's own tools may call it, never a web page they visit (cross-site
+requests and DNS rebinding): the Host must be this API's own loopback address
+(127.0.0.1 or localhost, with its port; else 403), a browser's ``Origin`` header must be
+that address too (else 403), and every POST must say ``Content-Type: application/json``
+(else 415), which a page can only send after a CORS preflight this API never approves.
 """
 
 from __future__ import annotations
@@ -50,9 +56,25 @@ class ControlApi:
     def url(self) -> str:
         return f"http://{self.address[0]}:{self.address[1]}"
 
+    def refuse_cross_site(self, request: web.BaseRequest) -> None:
+        """Raise ControlError unless the request comes from a tool on this machine."""
+        port = self.address[1]
+        own = {f"127.0.0.1:{port}", f"localhost:{port}"}
+        host = (request.headers.get("Host") or "").lower()
+        if host not in own:
+            raise ControlError(f"Host {host!r} is not this control API ({', '.join(sorted(own))})", 403, "Forbidden")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.lower() not in {f"http://{h}" for h in own}:
+            raise ControlError(f"cross-site request from Origin {origin!r} refused", 403, "Forbidden")
+        if request.method == "POST":
+            kind = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if kind != "application/json":
+                raise ControlError("POST needs Content-Type: application/json", 415, "UnsupportedMediaType")
+
     async def serve(self, request: web.BaseRequest) -> web.StreamResponse:
         parts = [p for p in request.path.split("/") if p]
         try:
+            self.refuse_cross_site(request)
             if request.content_length is not None and request.content_length > MAX_BODY:
                 raise ControlError("request body too large")
             raw = await asyncio.wait_for(request.read(), 10) if request.body_exists else b""
@@ -106,14 +128,12 @@ class ControlApi:
             self.log("control: routes " + ", ".join(f"{b}={d}" for b, d in pairs))
             return {}
         if parts == ["cache"] and method == "GET":
-            cache = self.stack.edge.cache
-            return cache.snapshot() if cache is not None else []
+            return self.stack.edge.cache.snapshot()
         if parts == ["cache", "purge"] and method == "POST":
             paths = body.get("Paths") if isinstance(body, dict) else None
             if paths is not None and (not isinstance(paths, list) or not all(isinstance(p, str) for p in paths)):
                 raise ControlError("Paths must be a list of strings")
-            cache = self.stack.edge.cache
-            purged = cache.purge(paths) if cache is not None else 0
+            purged = self.stack.edge.cache.purge(paths)
             self.log(f"control: cache purge {paths or ['/*']}: {purged} entries")
             return {"purged": purged}
         raise ControlError(f"no such control call: {method} /{'/'.join(parts)}", 404, "NotFound")

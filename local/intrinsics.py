@@ -15,7 +15,7 @@ Usage::
 
 A resource's ``Ref`` value is ``attributes[logical_id]``, its ``Fn::GetAtt`` value
 ``attributes["Logical.Attribute"]``; a subclass may compute them instead by overriding
-``resource_ref`` and ``getatt`` (``local.iam`` does, from the local stack's names).
+``resource_ref`` and ``getatt`` (``local.names`` does, from the local stack's names).
 """
 
 from __future__ import annotations

@@ -21,12 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from . import settings
+from .cloudfront.distribution import DistributionModel
 from .cloudfront.server import Behavior, Edge, Origin
+from .cloudfront.store import Cache
 from .control import ControlApi
-from .iam.policy import AccessModel, LocalNames
+from .iam import AccessModel
 from .lambda_edge.pool import FunctionPool, role_environment
+from .names import DEFAULT_NAMES, LocalNames
 from .s3.buckets import Buckets
-from .s3.mrap import MrapEndpoint, route_json
+from .s3.mrap import MrapEndpoint
+from .s3.routing import route_json
 from .s3.verifier import Credential
 from .template import TEMPLATE, check_parameters, edge_settings, load_template, mrap_origin_custom_headers
 from .web import LoopThread
@@ -35,13 +39,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ZIP = ROOT / "lambda" / "deployment-package.zip"
 
 
-def distribution_and_cache(template: dict[str, Any], names: LocalNames | None = None) -> tuple[Any, Any]:
-    """The template's cache behavior (local.cloudfront.cache), or (None, None) while it is absent."""
-    try:
-        from .cloudfront.cache import Cache, DistributionModel
-    except ImportError:
-        return None, None
-    model = DistributionModel.from_template(template, names or LocalNames())
+def distribution_and_cache(
+    template: dict[str, Any], names: LocalNames | None = None
+) -> tuple[DistributionModel, Cache]:
+    """The template's distribution (local.cloudfront.distribution) and an empty cache for it."""
+    model = DistributionModel.from_template(template, names or DEFAULT_NAMES)
     return model, Cache(model)
 
 

@@ -47,6 +47,9 @@ class Buckets:
         )
         self.endpoint = (host, port)
         self._replication: threading.Timer | None = None
+        # bucket -> (when its seeded copy lands, on the monotonic clock; the keys on the way)
+        self._pending: dict[str, tuple[float, frozenset[str]]] = {}
+        self.skipped: list[str] = []  # what seed_site left out: reached through a symlink leaving the folder
         # moto starts from empty buckets; wait until it answers (bounded).
         reset = urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")
         deadline = time.monotonic() + 60
@@ -92,10 +95,11 @@ class Buckets:
 
     def seed_site(self, folder: Path, replication_delay: float = 0.0) -> list[str]:
         """Both MRAP buckets from a folder, keys exactly as the files are named (spaces,
-        ``+``, unicode). The nearer bucket gets them now; the farther one after
+        ``+``, unicode); files reached through a symlink that leaves the folder are not
+        served (``skipped`` names them). The nearer bucket gets them now; the farther one after
         ``replication_delay`` seconds (in the background), as replication would, so a
         request routed there early sees "not yet replicated"."""
-        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        files, self.skipped = site_files(folder)
         if not files:
             raise ValueError(f"{folder} has no files to serve")
         near, far = sorted(settings.BUCKETS, key=lambda b: b.latency_ms)[:2]
@@ -104,20 +108,32 @@ class Buckets:
         self.create(settings.FAILOVER_BUCKET, "us-east-1", versioned=False)
         self.put(settings.FAILOVER_BUCKET, "index.html", b"hello from the failover bucket\n", ACL="public-read")
         keys = [p.relative_to(folder).as_posix() for p in files]
+        # Read once, now: what replicates later is what was checked, not a path swapped since.
+        blobs = [(p.read_bytes(), mimetypes.guess_type(p.name)[0] or "application/octet-stream") for p in files]
 
         def upload(bucket: str) -> None:
-            for key, path in zip(keys, files, strict=True):
-                kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                self.put(bucket, key, path.read_bytes(), kind)
+            for key, (data, kind) in zip(keys, blobs, strict=True):
+                self.put(bucket, key, data, kind)
+            self._pending.pop(bucket, None)
 
         upload(near.name)
         if replication_delay > 0:
+            self._pending[far.name] = (time.monotonic() + replication_delay, frozenset(keys))
             self._replication = threading.Timer(replication_delay, upload, args=(far.name,))
             self._replication.daemon = True
             self._replication.start()
         else:
             upload(far.name)
         return keys
+
+    def replication_pending(self, bucket: str, key: str) -> float | None:
+        """Seconds until the seeded copy of ``key`` reaches ``bucket`` (0.0 while it is being
+        written), or None when nothing is on its way there: why a request routed to the
+        farther bucket early gets a 404 the edge then caches."""
+        pending = self._pending.get(bucket)
+        if pending is None or key not in pending[1]:
+            return None
+        return max(0.0, pending[0] - time.monotonic())
 
     def sign(self, method: str, url: str, headers: dict[str, str]) -> dict[str, str]:
         """SigV4 for moto, as S3 itself trusts the MRAP's internal calls."""
@@ -141,3 +157,26 @@ class Buckets:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def site_files(folder: Path) -> tuple[list[Path], list[str]]:
+    """(files to serve, paths skipped) of a site folder. A symlink (to a file or a folder)
+    whose target lies outside the folder is skipped, so a link to ~/.ssh or /etc in a site
+    is never served; symlinked folders are not descended into (no loops)."""
+    root = folder.resolve()
+    files: list[Path] = []
+    skipped: list[str] = []
+    for here, dirs, names in os.walk(folder, followlinks=False):
+        for name in sorted(dirs):
+            path = Path(here, name)
+            if path.is_symlink():
+                dirs.remove(name)
+                if not path.resolve().is_relative_to(root):
+                    skipped.append(path.relative_to(folder).as_posix() + "/")
+        for name in names:
+            path = Path(here, name)
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                skipped.append(path.relative_to(folder).as_posix())
+            elif path.is_file():
+                files.append(path)
+    return sorted(files), sorted(skipped)

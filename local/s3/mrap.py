@@ -4,7 +4,7 @@ Accepts only what S3 accepts from the function (SigV4A verified by ``local.s3.ve
 S3's path rules, every ``x-amz-*`` signed, content hash, 15-minute skew), authorises
 each request with the template's role policy and MRAP policy (``local.iam``), answers
 S3-style XML errors, and routes each accepted request to the nearest active bucket
-that is up. Responses carry the headers S3 sends (``x-amz-request-id``,
+that is up (``routing.py``). Responses carry the headers S3 sends (``x-amz-request-id``,
 ``x-amz-id-2``, ``Server: AmazonS3``, ETag, Last-Modified, ...) and none of the
 emulator's own.
 
@@ -36,7 +36,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
@@ -45,10 +44,12 @@ from aiohttp import web
 from yarl import URL
 
 from .. import settings
-from ..iam.policy import AccessModel
+from ..iam import AccessModel
+from ..template import load_template
 from ..web import ForwardingServer, LoopThread, response_headers
 from . import sigv4a
 from .buckets import Buckets
+from .routing import Route, Routing
 from .verifier import Credential, S3Error, WireRequest, verify_s3_request
 
 FORWARDED_HEADERS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range")
@@ -62,15 +63,6 @@ DROPPED_RESPONSE_HEADERS = frozenset(
 )  # fmt: skip
 MAX_BODY = 1024 * 1024  # the MRAP serves reads; a bigger upload is refused before it is read
 CHUNK = 64 * 1024
-
-
-@dataclass
-class Route:
-    bucket: str
-    region: str
-    latency_ms: float
-    traffic_dial: int = 100  # 100 = active, 0 = passive
-    up: bool = True
 
 
 @dataclass
@@ -117,57 +109,34 @@ class MrapEndpoint(ForwardingServer):
         self.buckets = buckets
         self.credentials = credentials
         self.domain = domain
-        self.routes = routes or [Route(b.name, b.region, b.latency_ms) for b in settings.BUCKETS]
+        self.routing = Routing(routes or [Route(b.name, b.region, b.latency_ms) for b in settings.BUCKETS])
         self.clock: Callable[[], float] = time.time
         self.log = log
-        if access is None:
-            from ..template import load_template
-
-            access = AccessModel.from_template(load_template())
-        self.access = access
+        self.access = access or AccessModel.from_template(load_template())  # the project's template by default
         # Access key id -> the principal it authenticates as (the function's role).
-        self.principals = principals or {akid: access.role_arn for akid in credentials}
+        self.principals = principals or {akid: self.access.role_arn for akid in credentials}
         self.outcomes: OrderedDict[str, Outcome] = OrderedDict()
         self._lock = threading.Lock()
         super().__init__(loop, "local-mrap", self.serve, port, connections=64, upstream_keepalive=30,
                          idle_timeout=60, header_timeout=10)  # fmt: skip
 
-    # --- routing control -------------------------------------------------------------
+    # --- routing control (routing.py) -----------------------------------------------
 
-    def _route(self, bucket: str) -> Route:
-        for route in self.routes:
-            if route.bucket == bucket:
-                return route
-        raise KeyError(bucket)
+    @property
+    def routes(self) -> list[Route]:
+        return self.routing.routes
 
     def set_traffic_dial(self, bucket: str, percent: int) -> None:
-        self.submit_routes([(bucket, percent)])
+        self.routing.submit([(bucket, percent)])
 
     def submit_routes(self, updates: list[tuple[str, int]]) -> None:
-        """Apply route updates atomically, as SubmitMultiRegionAccessPointRoutes does:
-        unknown buckets, dials other than 0/100 and a result with no active route are refused."""
-        with self._lock:
-            dials = {r.bucket: r.traffic_dial for r in self.routes}
-            for bucket, percent in updates:
-                if bucket not in dials:
-                    raise KeyError(bucket)
-                if percent not in (0, 100):
-                    raise ValueError("the local MRAP supports active (100) or passive (0) routes")
-                dials[bucket] = percent
-            if not any(dials.values()):
-                raise ValueError("at least one route must stay active (S3: InvalidRequest)")
-            for route in self.routes:
-                route.traffic_dial = dials[route.bucket]
+        self.routing.submit(updates)
 
     def mark_down(self, bucket: str, down: bool = True) -> None:
-        with self._lock:
-            self._route(bucket).up = not down
+        self.routing.mark_down(bucket, down)
 
     def choose(self) -> Route | None:
-        """Nearest active bucket that is up; MRAP routing ignores whether the key exists."""
-        with self._lock:
-            candidates = [r for r in self.routes if r.traffic_dial and r.up]
-        return min(candidates, key=lambda r: r.latency_ms) if candidates else None
+        return self.routing.choose()
 
     def outcome(self, cf_id: str) -> Outcome | None:
         """The outcome of the request CloudFront sent with this X-Amz-Cf-Id (once)."""
@@ -218,9 +187,21 @@ class MrapEndpoint(ForwardingServer):
         response = await self._forward(request, req, route, key, request_id, authz.list_allowed)
         ms = (time.perf_counter() - started) * 1000
         where = f"{route.bucket}({route.region})"
-        self._record(cf_id, Outcome(response.status, where),
-                     f"mrap  {request.method} {path} -> {where} {response.status} {ms:.1f}ms")  # fmt: skip
+        lag = self._replication_lag(response.status, route.bucket, key)
+        self._record(cf_id, Outcome(response.status, where, lag),
+                     f"mrap  {request.method} {path} -> {where} {response.status}{' ' + lag if lag else ''} "
+                     f"{ms:.1f}ms")  # fmt: skip
         return response
+
+    def _replication_lag(self, status: int, bucket: str, key: str) -> str:
+        """Names a miss that replication has not caught up with yet (404, or 403 without
+        s3:ListBucket), so the log says why the farther bucket answered "no such key"."""
+        if status not in (403, 404) or not key:
+            return ""
+        left = self.buckets.replication_pending(bucket, key)
+        if left is None:
+            return ""
+        return f"not-yet-replicated key={key!r} in {left:.1f}s"
 
     @staticmethod
     def _error(err: S3Error, request_id: str, head: bool) -> web.Response:
@@ -266,11 +247,3 @@ class MrapEndpoint(ForwardingServer):
                     await response.write(chunk)
             await response.write_eof()
             return response
-
-
-def route_json(routes: list[Route], mrap_arn: str) -> dict[str, Any]:
-    """``aws s3control get-multi-region-access-point-routes`` output."""
-    return {
-        "Mrap": mrap_arn,
-        "Routes": [{"Bucket": r.bucket, "Region": r.region, "TrafficDialPercentage": r.traffic_dial} for r in routes],
-    }

@@ -19,6 +19,7 @@ import pytest
 from local.web import free_port_pair
 
 ROOT = Path(__file__).resolve().parents[2]
+JSON = {"Content-Type": "application/json"}  # the control API takes JSON POSTs only
 pytestmark = pytest.mark.slow
 
 
@@ -49,6 +50,8 @@ def test_demo_serves_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     (site / "sub dir").mkdir(parents=True)
     (site / "index.html").write_bytes(b"<h1>my site</h1>\n")
     (site / "sub dir" / "a+b ü.txt").write_bytes(b"exact name\n")
+    (tmp_path / "secret.txt").write_bytes(b"not for the web\n")
+    (site / "leak.txt").symlink_to(tmp_path / "secret.txt")  # leaves the folder: never served
     port = free_port_pair()  # the control port is port + 1
     proc, text = start(["--port", str(port), "--site", str(site), "--replication-delay", "10"])
     try:
@@ -59,14 +62,20 @@ def test_demo_serves_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             assert verb in text, verb
         assert get(edge + "/")[1] == b"<h1>my site</h1>\n"
         assert get(edge + "/" + quote("sub dir/a+b ü.txt")) == (200, b"exact name\n")
+        assert "reached through a symlink that leaves the folder: leak.txt" in text, text
+        assert get(edge + "/leak.txt")[0] in (403, 404)
         # The farther bucket has not received the files yet: routed there, a key is missing.
-        req = urllib.request.Request(control + "/buckets/local-bucket-one/down", method="POST")
+        req = urllib.request.Request(control + "/buckets/local-bucket-one/down", method="POST", headers=JSON)
         assert json.loads(urllib.request.urlopen(req, timeout=30).read())[0]["up"] is False
-        urllib.request.urlopen(urllib.request.Request(control + "/cache/purge", method="POST"), timeout=30).read()
+        urllib.request.urlopen(
+            urllib.request.Request(control + "/cache/purge", method="POST", headers=JSON), timeout=30
+        ).read()
         assert get(edge + "/index.html")[0] in (403, 404)
         deadline = time.monotonic() + 30  # replicated 10 s after seeding
         while get(edge + "/index.html")[0] != 200 and time.monotonic() < deadline:
-            urllib.request.urlopen(urllib.request.Request(control + "/cache/purge", method="POST"), timeout=30).read()
+            urllib.request.urlopen(
+                urllib.request.Request(control + "/cache/purge", method="POST", headers=JSON), timeout=30
+            ).read()
             time.sleep(0.5)
         assert get(edge + "/index.html") == (200, b"<h1>my site</h1>\n")
     finally:

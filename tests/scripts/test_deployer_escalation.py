@@ -1,6 +1,6 @@
 """Whoever holds deployer-policy.json deploys, updates and destroys this project's stacks and
 can do nothing more powerful: the policy is evaluated by the stand-in's IAM evaluator
-(``local/iam/policy.py``: explicit Deny > Allow > implicit deny, conditions as IAM reads them).
+(``local/iam``: explicit Deny > Allow > implicit deny, conditions as IAM reads them).
 
 An escalation is refused when the answer is not "Allow"; the ones the policy refuses with an
 explicit Deny (so no other policy of the same principal can grant them) are checked to be
@@ -16,7 +16,7 @@ import pytest
 from aws_harness import ROOT, STACK
 from test_deployer_policy import ADMIN_ONLY, actions_for, script_calls
 
-from local.iam.policy import AccessModel, Policy, Request, evaluate, parse_policy
+from local.iam import AccessModel, Policy, Request, evaluate, parse_policy
 from local.intrinsics import Resolver
 from local.template import load_template
 

@@ -250,7 +250,9 @@ def local_stack_with_control(closers: list):
 
 def purge(ctl: str) -> None:
     """Empty the edge's cache (a CloudFront invalidation), where the stand-in has one."""
-    request = urllib.request.Request(f"{ctl}/cache/purge", data=b"{}", method="POST")
+    request = urllib.request.Request(
+        f"{ctl}/cache/purge", data=b"{}", method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         urllib.request.urlopen(request, timeout=10).close()
     except urllib.error.HTTPError as exc:

@@ -10,17 +10,14 @@ from typing import Any
 
 import pytest
 
-from local.cloudfront.cache import (
-    Cache,
-    CacheKey,
-    DistributionModel,
-    Entry,
-    age,
-    revalidation_headers,
-    serve_from_entry,
-    x_cache,
-)
-from local.iam.policy import LocalNames, TemplateError
+from local.cloudfront.cache_key import CacheKey
+from local.cloudfront.conditional import serve_from_entry
+from local.cloudfront.distribution import DistributionModel
+from local.cloudfront.respond import x_cache
+from local.cloudfront.revalidation import revalidation_headers
+from local.cloudfront.store import Cache, Entry, age
+from local.intrinsics import TemplateError
+from local.names import LocalNames
 from local.template import load_template
 
 TEMPLATE = load_template()

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from local.iam.policy import AccessModel, Authz, LocalNames, PolicyError, TemplateError, s3_action, wildcard_match
+from local.iam import AccessModel, Authz, PolicyError, s3_action, wildcard_match
+from local.intrinsics import TemplateError
+from local.names import LocalNames
 from local.template import load_template
 
 NAMES = LocalNames()
@@ -518,14 +520,14 @@ def _one_statement(effect: str, condition: dict, resource: str = "arn:aws:iam::*
 
 
 def _decide(policy, context: dict[str, str], resource: str = "arn:aws:iam::123456789012:role/r") -> str:
-    from local.iam.policy import Request, evaluate
+    from local.iam import Request, evaluate
 
     return evaluate([policy], Request("arn:aws:iam::123456789012:user/d", "123456789012", "iam:CreateRole",
                                       resource, context))[0]  # fmt: skip
 
 
 def test_extra_context_keys_are_evaluated_only_when_declared():
-    from local.iam.policy import parse_policy
+    from local.iam import parse_policy
 
     doc = _one_statement("Allow", {"StringEquals": {"iam:PermissionsBoundary": "arn:aws:iam::1:policy/b"}})
     with pytest.raises(PolicyError):
@@ -545,7 +547,7 @@ def test_a_negated_operator_passes_when_the_key_is_absent(op, denied_when_absent
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html:
     # "If the policy condition requires that the key is not matched ... and the right key is not
     # present, the condition is true." So a Deny unless the boundary is set denies a role without one.
-    from local.iam.policy import parse_policy
+    from local.iam import parse_policy
 
     value = "arn:aws:iam::1:policy/b"
     doc = _one_statement("Deny", {op: {"iam:PermissionsBoundary": value}})
@@ -554,7 +556,7 @@ def test_a_negated_operator_passes_when_the_key_is_absent(op, denied_when_absent
 
 
 def test_policy_variables_resolve_in_resources_and_condition_values():
-    from local.iam.policy import parse_policy
+    from local.iam import parse_policy
 
     boundary = "arn:aws:iam::${aws:PrincipalAccount}:policy/b"
     doc = _one_statement("Allow", {"StringEquals": {"iam:PermissionsBoundary": boundary}},
@@ -580,13 +582,13 @@ def test_the_template_role_is_bounded_by_edge_function_boundary_json():
 
 
 def test_the_boundary_limits_what_the_roles_policies_allow(tmp_path, monkeypatch):
-    from local.iam import policy
+    from local.iam import access
 
     narrow = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}]}  # fmt: skip
     path = tmp_path / "boundary.json"
     path.write_text(json.dumps(narrow))
-    monkeypatch.setitem(policy.BOUNDARY_FILES, "mrap-edge-function-boundary", path)
+    monkeypatch.setitem(access.BOUNDARY_FILES, "mrap-edge-function-boundary", path)
     m = model()
     assert get(m).allowed  # both allow it
     denied = get(m, query={"versionId": ["v1"]})  # the role's policy allows it, the boundary does not

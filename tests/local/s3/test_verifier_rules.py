@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from local.s3 import sigv4a
-from local.s3.mrap import MrapEndpoint, Route
+from local.s3.mrap import MrapEndpoint
+from local.s3.routing import Route
 from local.s3.verifier import Credential, S3Error, WireRequest, region_set_covers, verify_s3_request
 
 AKID, SECRET, TOKEN = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token-EXAMPLE=="
