@@ -1,4 +1,4 @@
-# The two commands a newcomer needs: `make demo` and `make test`.
+# The two commands a newcomer needs: `make demo` and `make test` (`make` alone lists every target).
 # Everything runs from a project venv (.venv) with pinned dependencies.
 
 PYTHON ?= python3
@@ -9,10 +9,15 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 ZIP := lambda/deployment-package.zip
 
-.PHONY: venv package test lint lint-template demo bench bench-load mutation deploy smoke destroy prune-versions clean
+.PHONY: help venv package test lint lint-template demo bench bench-load mutation deploy smoke destroy prune-versions clean
 .PHONY: buckets destroy-buckets replication-check routes failover failback logs
 
-venv: $(STAMP)
+# `make` alone: every target with one line (each target's `## ` comment below).
+help:
+	@echo "make TARGET (settings as VAR=value, e.g. make demo PORT=9000):"
+	@awk -F':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: $(STAMP) ## the project venv (.venv) with the pinned dev tools; other targets make it when needed
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,25 +34,31 @@ $(TOOLS_STAMP): requirements-tools.txt
 # without one it fetches one with uv). Where no 3.13 can be had, make demo and make test
 # go on with a zip of sources only after a warning; make package refuses that unless
 # ALLOW_SLOW_COLD_START=1.
-package: $(STAMP)
-	$(BIN)/python scripts/build_package.py --out $(ZIP) $(PACKAGE_FLAGS)
+package: $(STAMP) ## build lambda/deployment-package.zip (only when its sources, settings or pins changed)
+	$(BIN)/python scripts/build_package.py --out $(ZIP) --if-changed $(PACKAGE_FLAGS)
 
-demo test: PACKAGE_FLAGS := --allow-source-only
+test: PACKAGE_FLAGS := --allow-source-only
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff: lint and formatting of the Python code
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 # cfn-lint must report nothing; checkov no failed check that the template does not
 # skip with a reason (Metadata.checkov.skip).
-lint-template: $(STAMP) $(TOOLS_STAMP)
+lint-template: $(STAMP) $(TOOLS_STAMP) ## cfn-lint and checkov on both templates
 	$(BIN)/cfn-lint cloudformation.template
 	$(TOOLS)/bin/checkov -f cloudformation.template --quiet --compact --skip-download
 	$(BIN)/cfn-lint buckets.template
 	$(TOOLS)/bin/checkov -f buckets.template --quiet --compact --skip-download
 
-test: lint lint-template package
-	$(BIN)/python -m pytest
+# Parallel on every core (pytest-xdist; a test file runs in one worker, so its module
+# fixtures are built once), files in collection order (tests/conftest.py puts the longest
+# first); the slowest tests are printed at the end, so a regression
+# shows. TEST_JOBS=1 runs them in one process; PYTEST_ARGS="-k name" picks some.
+TEST_JOBS ?= auto
+PYTEST_ARGS ?=
+test: lint lint-template package ## lint, build the zip, run every test in parallel (CONTRIBUTING: how long)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
 
 # The whole path locally: edge :PORT -> function (the zip) -> MRAP -> buckets; control on
 # PORT+1. SITE=folder seeds both buckets from it (the farther one REPLICATION_DELAY s later).
@@ -57,56 +68,61 @@ PORT ?= 8080
 SITE ?=
 REPLICATION_DELAY ?= 5
 PARAMS ?=
-demo: package
-	$(BIN)/python -m local --port $(PORT) --replication-delay $(REPLICATION_DELAY) $(if $(SITE),--site "$(SITE)") $(foreach p,$(PARAMS),--param "$(p)")
+DEMO = $(BIN)/python -m local --port $(PORT) --replication-delay $(REPLICATION_DELAY) $(if $(SITE),--site "$(SITE)") \
+	$(foreach p,$(PARAMS),--param "$(p)")
+# PORT, SITE, PARAMS and a busy port are checked before the (rare) zip build, not after it.
+demo: $(STAMP) ## the whole path on 127.0.0.1:PORT (SITE=folder, PORT=8080, REPLICATION_DELAY=5, PARAMS='Key=value ...')
+	@$(DEMO) --check-only
+	$(BIN)/python scripts/build_package.py --out $(ZIP) --if-changed --allow-source-only
+	$(DEMO)
 
-bench: package
+bench: package ## the function's warm/cold latency against the public sample's pattern
 	$(BIN)/python bench/run.py --zip $(ZIP)
 
-# The local stand-in under load: 1,000 concurrent viewers, p99 at 200, peak RSS (README).
-bench-load: package
+# The local stand-in under load: 1,000 concurrent viewers, p99 at 200, peak RSS (docs/performance.md).
+bench-load: package ## the local stand-in under 1,000 concurrent viewers
 	$(BIN)/python bench/load.py --zip $(ZIP)
 
 # Mutation testing of the function and the verifier (mutmut; not part of `make test`).
 # TARGETS="lambda" or "verifier" runs one; see CONTRIBUTING "Mutation testing".
-mutation: $(STAMP)
+mutation: $(STAMP) ## mutation testing of the function and the verifier (TARGETS=lambda or verifier)
 	$(BIN)/python mutation/run.py $(TARGETS)
 
-# The AWS path (needs the AWS CLI and credentials; see README "Deploy").
-deploy: $(STAMP)
+# The AWS path (needs the AWS CLI and credentials; see README "Deploy to AWS").
+deploy: $(STAMP) ## build, upload and deploy the stack to AWS (S3_BUCKET_ONE/TWO/DEPLOYABLES)
 	scripts/deploy.sh
 
-smoke:
+smoke: ## check the deployed stack through CloudFront with probe objects of its own
 	scripts/smoke.sh
 
-destroy:
+destroy: ## delete the stack, then its own packages (S3_BUCKET_DEPLOYABLES)
 	scripts/destroy.sh
 
 # Delete the function versions updates retained, once CloudFront has released them.
-prune-versions:
+prune-versions: ## delete function versions CloudFront no longer runs
 	scripts/prune_versions.sh
 
-# Operations (README "Operate"): content buckets, the MRAP's failover controls, the logs.
-buckets: $(STAMP)
+# Operations (docs/operations.md): content buckets, the MRAP's failover controls, the logs.
+buckets: $(STAMP) ## two replicating content buckets for make deploy
 	scripts/buckets.sh
 
-destroy-buckets: $(STAMP)
+destroy-buckets: $(STAMP) ## empty and delete the buckets make buckets made (CONFIRM=yes)
 	scripts/destroy_buckets.sh
 
-replication-check: $(STAMP)
+replication-check: $(STAMP) ## versioning and two-way replication of BUCKET_ONE/BUCKET_TWO in place?
 	scripts/replication_check.sh
 
-routes: $(STAMP)
+routes: $(STAMP) ## the MRAP's routes: bucket, Region, traffic dial (LOCAL_CONTROL=... for make demo's)
 	scripts/routes.sh show
 
-failover: $(STAMP)
+failover: $(STAMP) ## make TO=<bucket> the only active route; waits until S3 shows it
 	scripts/routes.sh failover "$(TO)"
 
-failback: $(STAMP)
+failback: $(STAMP) ## every route active again
 	scripts/routes.sh failback
 
-logs: $(STAMP)
+logs: $(STAMP) ## the function's log lines from every Region (SINCE=15m FILTER=... FOLLOW=1)
 	scripts/logs.sh
 
-clean:
-	rm -rf build $(ZIP) .pytest_cache .ruff_cache .hypothesis mutants
+clean: ## remove the build folder, the zip and the test caches (not the venvs)
+	rm -rf build $(ZIP) $(ZIP).inputs .pytest_cache .ruff_cache .hypothesis mutants

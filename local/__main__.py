@@ -2,6 +2,7 @@
 
     python -m local [--port 8080] [--site FOLDER] [--replication-delay 5] [--zip ...] [--template ...]
                     [--param AllowVersionReads=yes ...]
+    python -m local --check-only --port 8080 [--site FOLDER] [--param ...]   # check the arguments and ports only
 
 Starts the buckets (moto), the MRAP endpoint, the function from the deployment zip,
 the edge on 127.0.0.1:PORT and the control API on PORT+1, prints what to try, and
@@ -23,6 +24,23 @@ from .template import TEMPLATE
 from .web import port_free
 
 
+def cache_hint(size: int, max_cached: int) -> str:
+    """What two GETs of an object show in X-Cache: the edge stores bodies up to its bound only."""
+    if size > max_cached:
+        bound = f"{max_cached // 2**20} MiB" if max_cached % 2**20 == 0 else f"{max_cached:,} bytes"
+        return f"Miss each time: over {bound}, it streams through uncached (cache=miss-too-big)"
+    return "Miss, then Hit from cloudfront"
+
+
+def upload_command(moto: str, bucket: str, region: str, path: str, key: str) -> str:
+    """`aws s3 cp` to moto that works as pasted on a machine with no AWS configuration: the
+    CLI wants some credentials and a Region before it sends anything; moto accepts any."""
+    return (
+        f"AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION={region} "
+        f"aws s3 cp {path} s3://{bucket}/{key} --endpoint-url {moto}"
+    )
+
+
 def banner(stack: LocalStack, port: int, zip_path: Path, site: Path | None, delay: float) -> str:
     edge = stack.edge.url
     ctl = stack.control.url if stack.control else f"http://127.0.0.1:{port + 1}"
@@ -30,6 +48,7 @@ def banner(stack: LocalStack, port: int, zip_path: Path, site: Path | None, dela
     one, two = (b.name for b in settings.BUCKETS)
     near, far = sorted(settings.BUCKETS, key=lambda b: b.latency_ms)
     first = stack.seeded[0] if stack.seeded else "index.html"
+    size = (site / first).stat().st_size if site is not None and stack.seeded else 0
     params = ", ".join(f"{k}={v}" for k, v in stack.parameters.items()) or "defaults (make demo PARAMS='Key=value ...')"
     if site is not None:
         seeded = f"{len(stack.seeded)} files from {site}"
@@ -47,16 +66,19 @@ Local edge is up: CloudFront, Lambda@Edge ({stack.function.python}), an MRAP and
   function        {zip_path} (unpacked read-only, {stack.function.size} workers at most)
   MRAP            {settings.MRAP_DOMAIN} -> {stack.mrap.address[0]}:{stack.mrap.address[1]}
   buckets         {", ".join(f"{b.name} ({b.region}, {b.latency_ms:.0f} ms)" for b in settings.BUCKETS)}: {seeded}
-  S3 (moto)       {moto}   e.g. aws s3 cp FILE s3://{near.name}/KEY --endpoint-url {moto}
-                  (any access key works; add to both buckets, as replication would)
+  S3 (moto)       {moto}
   control API     {ctl}
   parameters      {params}
 
 Try:
-  curl -i {edge}/{quote(first)}                    # Miss, then Hit from cloudfront
+  curl -i {edge}/{quote(first)}                    # {cache_hint(size, stack.edge.max_cached_body)}
   curl -i -H 'Range: bytes=0-4' {edge}/{quote(first)}  # 206
   curl -i {edge}/missing.txt                       # 404 or 403, as ListBucket in the template says
   curl -i -X POST {edge}/index.html                # 403: the behavior allows GET/HEAD/OPTIONS
+Upload (moto's S3 takes any keys; these dummy ones are all the AWS CLI needs, no AWS account):
+  echo 'a new file' > new.txt
+  {upload_command(moto, near.name, near.region, "new.txt", "new.txt")}
+  curl {edge}/new.txt                              # from {near.name} (uploads are not replicated to {far.name})
 Control ({ctl}; POSTs say JSON, so no web page can make them: J='Content-Type: application/json'):
   curl {ctl}/buckets                              # routes and health
   curl -X POST -H "$J" {ctl}/buckets/{one}/down  # an outage: the MRAP routes to {two} (also /up)
@@ -84,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="a template parameter's value, as at deploy time (repeatable; "
                              "e.g. AllowVersionReads=yes, AllowedResponseOverrides=response-content-type)")  # fmt: skip
+    parser.add_argument("--check-only", action="store_true",
+                        help="check the port and the site folder only (make demo, before building)")  # fmt: skip
     args = parser.parse_args(argv)
 
     if not 1 <= args.port <= 65534:
@@ -104,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"local edge: --param {item!r} is not KEY=VALUE (e.g. AllowVersionReads=yes)", file=sys.stderr)
             return 2
         parameters[key] = value
+    if args.check_only:
+        return 0
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

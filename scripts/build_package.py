@@ -14,11 +14,18 @@
   --allow-source-only (make demo/test) or ALLOW_SLOW_COLD_START=1 builds a zip of
   sources only; the default (make package, scripts/deploy.sh) refuses.
 - Deterministic: same inputs, same sha256 (sorted entries, fixed timestamps and modes).
+- With --if-changed (make package/demo/test), skips the build when the zip on disk was
+  built from the same inputs (a digest of the handler, config, pins and this script,
+  kept beside it in <out>.inputs). One build at a time per work folder (a lock); the zip
+  is written to a temporary file and renamed, so an interrupted build (Ctrl-C: one line,
+  exit 130) leaves the previous zip as it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import fnmatch
 import hashlib
 import json
@@ -46,7 +53,7 @@ LOCAL_PYTHON_DIR = ROOT / ".python"
 UV_FETCH_DEFAULTS = {"UV_HTTP_RETRIES": "1", "UV_HTTP_CONNECT_TIMEOUT": "10", "UV_HTTP_TIMEOUT": "30"}
 FETCH_TIMEOUT = 600
 # Cold import of the handler from a read-only folder, python3.13, with and without the
-# shipped pycs (median of 9 fresh processes each, alternated; see README).
+# shipped pycs (median of 9 fresh processes each, alternated; see docs/performance.md).
 SOURCE_ONLY_COST = "every module would be compiled from source at each Lambda@Edge cold start, about 2x slower"
 HOW_TO_GET_313 = (
     "get Python 3.13 (`uv python install 3.13`, `pyenv install 3.13` or your system's python3.13 package) "
@@ -99,7 +106,10 @@ def download_wheels(requirements: Path, dest: Path) -> list[Path]:
         "--python-version", f"{RUNTIME[0]}.{RUNTIME[1]}",
         "-r", str(requirements), "-d", str(dest),
     ]  # fmt: skip
-    subprocess.run(cmd, check=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+        raise BuildError(f"pip download failed: {lines[-1] if lines else f'exit status {proc.returncode}'}")
     wanted = {
         re.split(r"[=\s]", line.strip())[0].lower().replace("-", "_")
         for line in requirements.read_text().splitlines()
@@ -295,14 +305,70 @@ def compile_bytecode(python313: str, root: Path) -> None:
 def write_zip(root: Path, out: Path) -> None:
     files = sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
     tmp = out.with_suffix(".zip.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for path in files:
-            info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=ZIP_DATE)
-            info.create_system = 3
-            info.external_attr = 0o100644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, path.read_bytes(), compresslevel=9)
-    tmp.replace(out)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+            for path in files:
+                info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=ZIP_DATE)
+                info.create_system = 3
+                info.external_attr = 0o100644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, path.read_bytes(), compresslevel=9)
+        tmp.replace(out)  # atomic: a reader sees the old zip or the new one, never half of one
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def input_digest(config: Path, bytecode: bool) -> str:
+    """What the zip is built from: the handler's files, the shipped settings, the pinned
+    wheels, this script, and whether it carries bytecode. Same digest, same zip."""
+    digest = hashlib.sha256(f"bytecode={bytecode}\n".encode())
+    sources = [LAMBDA_DIR / "requirements.txt", Path(__file__).resolve()]
+    sources += [p for pattern in HANDLER_FILES for p in sorted(LAMBDA_DIR.glob(pattern))]
+    for path in sources:
+        name = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
+        digest.update(f"{name}\0".encode() + hashlib.sha256(path.read_bytes()).digest())
+    digest.update(b"config.json\0" + hashlib.sha256(config.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def stamp_path(out: Path) -> Path:
+    return out.with_name(out.name + ".inputs")
+
+
+def up_to_date(out: Path, digest: str) -> bool:
+    """The zip exists, is the one the stamp describes (not replaced or truncated since),
+    and was built from these inputs."""
+    stamp = stamp_path(out)
+    try:
+        recorded = json.loads(stamp.read_text())
+        data = out.read_bytes()
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(recorded, dict)
+        and recorded.get("inputs") == digest
+        and recorded.get("sha256") == hashlib.sha256(data).hexdigest()
+    )
+
+
+def write_stamp(out: Path, digest: str, sha256: str) -> None:
+    stamp = stamp_path(out)
+    tmp = stamp.with_name(stamp.name + ".tmp")
+    tmp.write_text(json.dumps({"inputs": digest, "sha256": sha256}) + "\n")
+    tmp.replace(stamp)
+
+
+@contextlib.contextmanager
+def build_lock(workdir: Path) -> Iterator[None]:
+    """One build at a time in a work folder (make demo and make test in two terminals share build/)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with open(workdir / ".build.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"build_package: waiting for another build in {workdir} to finish", file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def build(out: Path, python313: str | None, config: Path, workdir: Path) -> dict[str, object]:
@@ -355,14 +421,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=LAMBDA_DIR / "config.json", help="settings to ship")
     parser.add_argument("--workdir", type=Path, default=ROOT / "build")
     parser.add_argument(
+        "--if-changed",
+        action="store_true",
+        help="do nothing when the zip on disk was built from the same sources, settings and pins",
+    )
+    parser.add_argument(
         "--allow-source-only",
         action="store_true",
         help=f"without any Python 3.13, build a zip of sources only after a warning (make demo/test); "
         f"otherwise that needs {OPT_IN}=1, as a deployment must not carry it by accident",
     )
     args = parser.parse_args(argv)
+    out = args.out.resolve()
+    shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
+    try:
+        with build_lock(args.workdir):
+            return build_if_needed(args, out)
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, not a traceback; write_zip renames only a finished zip.
+        print(f"\nbuild_package: interrupted; {shown} left as it was", file=sys.stderr)
+        return 130
+
+
+def build_if_needed(args: argparse.Namespace, out: Path) -> int:
     env = dict(os.environ)
     try:
+        if args.if_changed and out.exists() and args.config.is_file():
+            # Cheap first: a zip with bytecode built from these inputs needs no Python 3.13
+            # lookup at all. A sources-only one is kept only where sources only is allowed,
+            # and only while this machine still has no Python 3.13 to do better with.
+            sources_only_ok = args.allow_source_only or env.get(OPT_IN, "").lower() in ("1", "true", "yes")
+            for bytecode in (True, False) if sources_only_ok else (True,):
+                if up_to_date(out, input_digest(args.config, bytecode)) and (
+                    bytecode or (args.python313 is None and find_python313(env) is None)
+                ):
+                    shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
+                    kind = "python3.13 bytecode" if bytecode else "SOURCES ONLY (no bytecode)"
+                    # Not "up to date": deploy.sh says that of the stack, and only of the stack.
+                    print(f"kept {shown} ({kind}): built from these same sources, settings and pins")
+                    return 0
         python313, why = choose_python313(args.python313, env)
         if python313 is None:
             if not (args.allow_source_only or env.get(OPT_IN, "").lower() in ("1", "true", "yes")):
@@ -376,7 +473,9 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-        summary = build(args.out.resolve(), python313, args.config, args.workdir)
+        stamp_path(out).unlink(missing_ok=True)
+        summary = build(out, python313, args.config, args.workdir)
+        write_stamp(out, input_digest(args.config, python313 is not None), str(summary["sha256"]))
     except BuildError as exc:
         print(f"build_package: error: {exc}", file=sys.stderr)
         return 1

@@ -14,6 +14,9 @@ bash + the AWS CLI, and this turns JSON into the lines a person reads.
     cfn_view.py in-progress [AFTER]   describe-stack-events: resources still in progress
     cfn_view.py remaining             list-stack-resources: what a failed delete left behind
     cfn_view.py keys                  list-objects-v2: the keys, one a line
+    cfn_view.py object-versions [KEY] list-object-versions: "key<TAB>version id" of every version
+                                      and delete marker (of exactly KEY when given; a prefix
+                                      listing also finds longer keys)
     cfn_view.py versions              list-versions-by-function: numbered versions, one a line
     cfn_view.py associations          get-distribution-config: Lambda@Edge version ARNs in use
 """
@@ -200,6 +203,13 @@ def cmd_keys() -> None:
         print(item["Key"])
 
 
+def cmd_object_versions(key: str | None) -> None:
+    doc = read_json()
+    for item in (doc.get("Versions") or []) + (doc.get("DeleteMarkers") or []):
+        if key is None or item.get("Key") == key:
+            print(f"{item['Key']}\t{item['VersionId']}")
+
+
 def cmd_versions() -> None:
     for version in read_json().get("Versions", []):
         if version.get("Version", "$LATEST") != "$LATEST":
@@ -232,6 +242,8 @@ def main(argv: list[str]) -> int:
         cmd_remaining()
     elif command == "keys":
         cmd_keys()
+    elif command == "object-versions":
+        cmd_object_versions(args[0] if args else None)
     elif command == "versions":
         cmd_versions()
     elif command == "associations":

@@ -43,6 +43,25 @@ case "$status" in
   *) die "stack $STACK_NAME is $status, which this script does not update: see its events in the CloudFormation console" ;;
 esac
 
+# The buckets are the MRAP's Regions, which only a replacement changes, and CloudFormation
+# replaces a named resource only under a new name: a new bucket pair under the same MRAP
+# name would fail after minutes and roll back. Stop here and name the way out: a name of
+# its own for the new pair (mrap-edge-<stack key>-<8 hex of the pair>, the same every run).
+if [ "$type" = UPDATE ]; then
+  must_aws "read the parameters of stack $STACK_NAME" cloudformation --region "$REGION" describe-stacks \
+    --stack-name "$STACK_NAME" --output text --query "Stacks[0].[StackId, $(
+      for p in S3BucketOneName S3BucketTwoName; do printf "Parameters[?ParameterKey=='%s'].ParameterValue | [0], " "$p"; done
+    )StackName, Parameters[?ParameterKey=='MrapName'].ParameterValue | [0]]"
+  # MrapName last: read folds runs of tabs, so an empty value must not sit between others.
+  IFS=$'\t' read -r stack_id was_one was_two _ was_mrap <<<"$AWS_OUT"
+  [ "$was_mrap" != None ] || was_mrap=""
+  if [ "$was_one $was_two" != "$S3_BUCKET_ONE $S3_BUCKET_TWO" ] && [ "${MRAP_NAME:-}" = "$was_mrap" ]; then
+    uuid=${stack_id##*/}
+    pair=$(printf '%s %s' "$S3_BUCKET_ONE" "$S3_BUCKET_TWO" | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-8)
+    die "the MRAP of stack $STACK_NAME spans $was_one and $was_two, and CloudFormation cannot replace it under the same name: run again with MRAP_NAME=mrap-edge-${uuid%%-*}-$pair CONFIRM=yes (a new MRAP for $S3_BUCKET_ONE and $S3_BUCKET_TWO; keep MRAP_NAME from then on)"
+  fi
+fi
+
 ensure_boundary
 
 say "building the deployment package (failover header: $FAILOVER_HEADER)"
@@ -51,7 +70,7 @@ trap 'rm -f "$config"' EXIT
 printf '{"failover_header": "%s", "log_level": "%s"}\n' "$FAILOVER_HEADER" "${LOG_LEVEL:-WARNING}" >"$config"
 zip="$ROOT/build/deploy/deployment-package.zip"
 mkdir -p "$(dirname "$zip")"
-"$PYTHON" "$ROOT/scripts/build_package.py" --config "$config" --out "$zip"
+"$PYTHON" "$ROOT/scripts/build_package.py" --config "$config" --out "$zip" --if-changed
 
 read -r hex b64 < <("$PYTHON" -c 'import base64, hashlib, sys
 d = hashlib.sha256(open(sys.argv[1], "rb").read()).digest()
@@ -128,7 +147,7 @@ guard=0
 echo "$described" | "$PYTHON" "$VIEW" changes || guard=$?
 if [ "$guard" -eq 3 ] && [ "${CONFIRM:-}" != yes ]; then
   discard
-  die "this update replaces the MRAP or the distribution (see above): viewers get a new origin and an empty cache, and an old MRAP's name stays taken until its deletion finishes. Run again with CONFIRM=yes to apply it"
+  die "this update replaces the MRAP or the distribution (see above): viewers get a new origin and an empty cache, and an old MRAP's name stays taken until its deletion finishes, and a new MRAP needs a new name (MRAP_NAME). Run again with CONFIRM=yes to apply it"
 fi
 [ "$guard" -eq 0 ] || [ "$guard" -eq 3 ] || fail "cannot read change set $change_set"
 

@@ -30,22 +30,27 @@ remove_packages() {
   [ "$count" -gt 0 ] || say "no packages of $STACK_NAME in s3://$S3_BUCKET_DEPLOYABLES/$prefix"
 }
 
-# Probes an interrupted smoke test left behind: its key shape and its mark, both.
+# Probes an interrupted smoke test left behind: its key shape and its mark, both. Every
+# version of such a key goes (replicas and delete markers too: a versioned, replicating
+# bucket keeps them all), so nothing of the probe is left in either bucket.
 remove_smoke_leftovers() {  # BUCKET
-  local bucket=$1 prefix="$SMOKE_PREFIX/$STACK_NAME/" key mark
-  if ! try_aws s3api list-objects-v2 --bucket "$bucket" --prefix "$prefix" --output json; then
+  local bucket=$1 prefix="$SMOKE_PREFIX/$STACK_NAME/" key version mark listed marked=" "
+  if ! try_aws s3api list-object-versions --bucket "$bucket" --prefix "$prefix" --output json; then
     echo "warning: cannot look for smoke test leftovers in $bucket ($AWS_ERROR)" >&2
     return 0
   fi
-  for key in $(echo "$AWS_OUT" | "$PYTHON" "$VIEW" keys); do
+  listed=$AWS_OUT
+  while IFS=$'\t' read -r -u 3 key version; do  # fd 3: the CLI inherits stdin
     [[ "$key" =~ ^${prefix}[0-9A-Za-z-]+/probe\.txt$ ]] || continue
-    try_aws s3api head-object --bucket "$bucket" --key "$key" --output json || continue
+    [[ "$marked" != *" $key "* ]] || continue
+    # The mark is on the objects (a delete marker has none: HEAD of it fails).
+    try_aws s3api head-object --bucket "$bucket" --key "$key" --version-id "$version" --output json || continue
     mark=$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" get Metadata.mrap-edge-smoke)
     [ "$mark" = "$STACK_NAME" ] || continue
-    say "removing the smoke test's leftover s3://$bucket/$key"
-    try_aws s3api delete-object --bucket "$bucket" --key "$key" ||
-      echo "warning: could not remove s3://$bucket/$key ($AWS_ERROR)" >&2
-  done
+    marked+="$key "
+    say "removing the smoke test's leftover s3://$bucket/$key (every version)"
+    remove_object_versions "$bucket" "$key" || true
+  done 3< <(echo "$listed" | "$PYTHON" "$VIEW" object-versions)
 }
 
 status=$(stack_status)

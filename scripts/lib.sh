@@ -25,12 +25,20 @@ require_aws_cli() {
   command -v aws >/dev/null 2>&1 || die "the AWS CLI ('aws') is not on PATH: install it (https://aws.amazon.com/cli/) and run 'aws configure'"
 }
 
+# The example names the make target that ran this script (scripts/prune_versions.sh is
+# make prune-versions), so `make destroy` never suggests `make deploy`.
 require_vars() {
-  local name missing=()
+  local name missing=() target example=my-bucket
   for name in "$@"; do
     [ -n "${!name:-}" ] || missing+=("$name")
   done
-  [ ${#missing[@]} -eq 0 ] || die "set ${missing[*]} (e.g. ${missing[0]}=my-bucket make deploy)"
+  [ ${#missing[@]} -eq 0 ] && return 0
+  target=$(basename "$0" .sh)
+  case ${missing[0]} in
+    REGION_*) example=eu-west-1 ;;
+    STACK_NAME) example=mrap-edge ;;
+  esac
+  die "set ${missing[*]} (e.g. ${missing[0]}=$example make ${target//_/-})"
 }
 
 require_region() {
@@ -134,6 +142,50 @@ next_step() {
       echo "CloudFormation is still working on it: wait until it finishes ('aws cloudformation describe-stacks --region $REGION --stack-name $STACK_NAME'), then run this again" ;;
     *) echo "" ;;
   esac
+}
+
+# remove_object_versions BUCKET KEY [REGION]: delete every version and delete marker of
+# exactly KEY (never another key). A replicating bucket keeps the other bucket's replica
+# under the same version id, and S3 does not replicate deletes of a version id: each
+# bucket is cleaned on its own. Warns (never stops) on a failure; returns 1 if anything
+# is left.
+remove_object_versions() {
+  local bucket=$1 key=$2 listed version left=0 region_args=()
+  [ -z "${3:-}" ] || region_args=(--region "$3")
+  if ! try_aws s3api list-object-versions ${region_args[@]+"${region_args[@]}"} --bucket "$bucket" --prefix "$key" --output json; then
+    echo "warning: cannot list the versions of s3://$bucket/$key ($AWS_ERROR)" >&2
+    return 1
+  fi
+  listed=$AWS_OUT
+  while IFS=$'\t' read -r -u 3 _ version; do  # fd 3: the CLI inherits stdin
+    [ -n "$version" ] || continue
+    try_aws s3api delete-object ${region_args[@]+"${region_args[@]}"} --bucket "$bucket" --key "$key" --version-id "$version" || {
+      echo "warning: could not remove version $version of s3://$bucket/$key ($AWS_ERROR)" >&2
+      left=1
+    }
+  done 3< <(echo "$listed" | "$PYTHON" "$VIEW" object-versions "$key")
+  return $left
+}
+
+# wait_replicated BUCKET KEY VERSION [REGION]: wait (at most SETTLE_SECONDS) while S3
+# still replicates that version, so that no replica lands after its cleanup. Prints the
+# final ReplicationStatus ('' for a bucket without replication).
+wait_replicated() {
+  local bucket=$1 key=$2 version=$3 status deadline region_args=()
+  [ -z "${4:-}" ] || region_args=(--region "$4")
+  deadline=$(($(date +%s) + ${SETTLE_SECONDS:-900}))
+  while :; do
+    try_aws s3api head-object ${region_args[@]+"${region_args[@]}"} --bucket "$bucket" --key "$key" --version-id "$version" --output json || {
+      echo "UNKNOWN"
+      return 0
+    }
+    status=$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" get ReplicationStatus)
+    if [ "$status" != PENDING ] || [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "$status"
+      return 0
+    fi
+    sleep "${SETTLE_POLL:-5}"
+  done
 }
 
 stack_events() {  # STACK_ID -> describe-stack-events JSON (newest first) in AWS_OUT

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Check the distribution end to end with objects of its own: put a probe object under
 # mrap-edge-smoke/<stack>/<run>/ in both buckets, fetch it through CloudFront, then
-# delete exactly what it put (the version it created, in a versioned bucket). It never
-# writes or deletes any other key. Four checks, each reported by name:
+# delete exactly what it put. With two-way replication each bucket also holds the other's
+# probe as a replica, and S3 replicates no delete of a version: so it waits until S3 has
+# replicated its probes (SETTLE_SECONDS, 900 at most), then deletes every version of its
+# probe key in both buckets. It never writes or deletes any other key. Four checks, each
+# reported by name:
 #   status   GET of the probe answers 200
 #   body     the body is the probe of one of the two buckets
 #   range    a Range request answers 206 with just those bytes
@@ -35,14 +38,23 @@ body=$(mktemp)
 created=()  # "bucket<TAB>version id" of each object this run put
 
 cleanup() {
-  local item bucket version
+  local item bucket version status
+  # Replicas first: a probe still PENDING would land in the other bucket after its cleanup.
+  for item in ${created[@]+"${created[@]}"}; do
+    bucket=${item%%$'\t'*}
+    version=${item#*$'\t'}
+    [ -n "$version" ] || continue  # an unversioned bucket does not replicate
+    status=$(wait_replicated "$bucket" "$probe" "$version")
+    [ "$status" != PENDING ] ||
+      echo "warning: s3://$bucket/$probe is still replicating after ${SETTLE_SECONDS:-900}s: its replica may land later; 'make destroy' removes it" >&2
+  done
   for item in ${created[@]+"${created[@]}"}; do
     bucket=${item%%$'\t'*}
     version=${item#*$'\t'}
     say "removing s3://$bucket/$probe"
-    if [ -n "$version" ]; then
-      try_aws s3api delete-object --bucket "$bucket" --key "$probe" --version-id "$version" ||
-        echo "warning: could not remove s3://$bucket/$probe ($AWS_ERROR); 'make destroy' removes it" >&2
+    if [ -n "$version" ]; then  # every version of the key: its own and the other bucket's replica
+      remove_object_versions "$bucket" "$probe" ||
+        echo "warning: s3://$bucket/$probe may be left; 'make destroy' removes it" >&2
     else
       try_aws s3api delete-object --bucket "$bucket" --key "$probe" ||
         echo "warning: could not remove s3://$bucket/$probe ($AWS_ERROR); 'make destroy' removes it" >&2

@@ -78,3 +78,26 @@ def check_signed(event: dict, result: dict, credentials: dict[str, Credential]):
     wire = wire_request(result, event["Records"][0]["cf"]["config"]["requestId"])
     verify_s3_request(wire, credentials, now=time.time())
     return wire
+
+
+# The longest test files (measured: `make test` prints the slowest tests) go first. With
+# `make test`'s --dist loadfile a file runs whole in one worker, in collection order, so a
+# long file collected last would keep one core busy while the other sits idle at the end.
+LONGEST_FIRST = (
+    "tests/scripts/test_scripts.py",
+    "tests/scripts/test_deploy_flow.py",
+    "tests/scripts/test_ops.py",
+    "tests/bench/test_bench.py",
+    "tests/lambda/test_properties.py",
+    "tests/package/test_zip.py",
+    "tests/package/test_python313.py",
+    "tests/local/test_demo.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: every other file, and the tests within a file, keep their order

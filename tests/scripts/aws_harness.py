@@ -41,6 +41,7 @@ class Aws:
             S3_BUCKET_DEPLOYABLES="deployables",
             STACK_NAME=STACK,
             POLL_SECONDS="0",
+            SETTLE_POLL="0",  # replication in the recording aws advances with each call, not with time
             # These tests check the deploy steps, not the bytecode: build on machines without 3.13 too.
             ALLOW_SLOW_COLD_START="1",
         )

@@ -19,6 +19,7 @@ status, reason], ...], "final": status}: what the next execution or deletion doe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -26,6 +27,7 @@ import sys
 from pathlib import Path
 
 import fake_aws_ops
+import fake_s3_versions
 
 STATE = Path(os.environ["FAKE_AWS_STATE"])
 ACCOUNT = "123456789012"
@@ -36,6 +38,14 @@ REPLICATED = (
     "for Deleting Lambda@Edge Functions and Replicas."
 )
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
+MRAP_TYPE = "AWS::S3::MultiRegionAccessPoint"
+# CloudFormation replaces a custom-named resource only under a new name: it creates the
+# new one before deleting the old, and names are unique.
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html
+CUSTOM_NAME_REPLACED = (
+    "CloudFormation cannot update a stack when a custom-named resource requires replacing. "
+    "Rename {name} and update the stack again."
+)
 
 
 def load() -> dict:
@@ -79,6 +89,11 @@ def physical(state: dict, logical: str, rtype: str) -> str:
     if rtype == "AWS::Lambda::Function":
         return f"mrap-edge-{key}-signer"
     return f"{logical}-PHYSICAL"
+
+
+def mrap_name(state: dict, params: dict) -> str:
+    """The MRAP's name as the template resolves it: MrapName, or one derived from the stack id."""
+    return params.get("MrapName") or f"mrap-edge-{stack_key(state)}"
 
 
 def version_arn(state: dict, stack: dict) -> str:
@@ -147,13 +162,24 @@ def reveal(state: dict, stack: dict) -> None:
             state.setdefault("deleted", {})[stack["id"]] = stack
 
 
-def plan(state: dict, stack: dict, kind: str, changes: list[dict]) -> None:
-    """Queue the events of an execution (CREATE/UPDATE) or a deletion (DELETE)."""
+def plan(state: dict, stack: dict, kind: str, changes: list[dict], refused: str = "") -> None:
+    """Queue the events of an execution (CREATE/UPDATE) or a deletion (DELETE). REFUSED:
+    the MRAP whose replacement keeps its name, which CloudFormation fails and rolls back."""
     name = stack["name"]
     outcome = state.pop("next_outcome", None)
     if outcome:
         stack["pending"] = [list(e) for e in outcome["events"]]
         stack["final"] = outcome["final"]
+        return
+    if refused:
+        stack["pending"] = [
+            [name, STACK_TYPE, "UPDATE_IN_PROGRESS", "User Initiated"],
+            ["Mrap", MRAP_TYPE, "UPDATE_FAILED", CUSTOM_NAME_REPLACED.format(name=refused)],
+            [name, STACK_TYPE, "UPDATE_ROLLBACK_IN_PROGRESS", "The following resource(s) failed to update: [Mrap]. "],
+            [name, STACK_TYPE, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", ""],
+            [name, STACK_TYPE, "UPDATE_ROLLBACK_COMPLETE", ""],
+        ]
+        stack["final"] = "UPDATE_ROLLBACK_COMPLETE"
         return
     resources = template_resources(stack["template"])
     events: list[list[str]] = []
@@ -244,6 +270,9 @@ def default_changes(stack: dict, params: dict) -> list[dict]:
 
     old = stack["params"]
     changes = []
+    # The MRAP's Name and Regions (the buckets) can only change by replacing it.
+    if any(old.get(k, "") != params.get(k, "") for k in ("S3BucketOneName", "S3BucketTwoName", "MrapName")):
+        changes.append(change("Mrap", MRAP_TYPE, "True"))
     if old.get("LambdaCodeKey") != params.get("LambdaCodeKey"):
         changes += [
             change("EdgeFunction", "AWS::Lambda::Function", "False"),
@@ -319,6 +348,13 @@ def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
         cs = sets.pop(cs_name, None) or fail(f"ChangeSet [{cs_name}] does not exist", error="ChangeSetNotFound")
         assert cs["Status"] == "CREATE_COMPLETE", cs
         _, stack = find_stack(state, cs["StackId"], "ExecuteChangeSet")
+        replaced = any(c["ResourceChange"]["ResourceType"] == MRAP_TYPE and c["ResourceChange"].get("Replacement")
+                       == "True" for c in cs["Changes"])  # fmt: skip
+        old_name = mrap_name(state, stack["params"])
+        if cs["Type"] == "UPDATE" and replaced and mrap_name(state, cs["params"]) == old_name:
+            stack["status"] = "UPDATE_IN_PROGRESS"  # and rolled back: parameters, outputs and code stay
+            plan(state, stack, "UPDATE", cs["Changes"], refused=old_name)
+            return
         stack.update(params=cs["params"], template=cs["template"])
         if any(c["ResourceChange"]["ResourceType"] == "AWS::Lambda::Version" for c in cs["Changes"]):
             stack["version"] += 1
@@ -328,11 +364,81 @@ def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
         plan(state, stack, cs["Type"], cs["Changes"])
 
 
+NO_SUCH_CODE = (
+    'Resource handler returned message: "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error '
+    'Message: The specified key does not exist. (Service: Lambda, Status Code: 400)"'
+)
+
+
+def create_stack(args: list[str], state: dict) -> None:
+    """create-stack as the original sample runs it: CloudFormation checks the parameters
+    against the template, then Lambda fetches the code from S3BucketDeployables at
+    LambdaCodeKey (the template's default when not given) or the stack rolls back."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from local.template import load_template
+
+    ref = opt(args, "--stack-name")
+    if "--capabilities" not in args:
+        fail("Requires capabilities : [CAPABILITY_IAM]", error="InsufficientCapabilitiesException",
+             operation="CreateStack")  # fmt: skip
+    template_path = Path(opt(args, "--template-body").removeprefix("file://"))
+    declared = load_template(template_path)["Parameters"]
+    params = parse_parameters(args) if "--parameters" in args else {}
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        fail(f"Parameters: [{', '.join(unknown)}] do not exist in the template", operation="CreateStack")
+    missing = sorted(k for k, v in declared.items() if "Default" not in v and k not in params)
+    if missing:
+        fail(f"Parameters: [{', '.join(missing)}] must have values", operation="CreateStack")
+    stacks = state.setdefault("stacks", {})
+    if ref in stacks:
+        fail(f"Stack [{ref}] already exists", error="AlreadyExistsException", operation="CreateStack")
+    state["stack_seq"] = seq = state.get("stack_seq", 0) + 1
+    stack = stacks[ref] = {
+        "name": ref, "id": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{ref}/0000-{seq}",
+        "status": "CREATE_IN_PROGRESS", "params": params, "template": template_path.read_text(), "resources": {},
+        "events": [], "version": 1, "outputs": {},
+    }  # fmt: skip
+    code = f"{params['S3BucketDeployables']}/{params.get('LambdaCodeKey', declared['LambdaCodeKey']['Default'])}"
+    if code not in state.get("objects", {}):
+        function = "AWS::Lambda::Function"
+        state["next_outcome"] = {"events": [
+            [ref, STACK_TYPE, "CREATE_IN_PROGRESS", "User Initiated"],
+            ["EdgeFunction", function, "CREATE_IN_PROGRESS", ""],
+            ["EdgeFunction", function, "CREATE_FAILED", NO_SUCH_CODE],
+            [ref, STACK_TYPE, "ROLLBACK_IN_PROGRESS", "The following resource(s) failed to create: [EdgeFunction]. "],
+            ["EdgeFunction", function, "DELETE_COMPLETE", ""],
+            [ref, STACK_TYPE, "ROLLBACK_COMPLETE", ""],
+        ], "final": "ROLLBACK_COMPLETE"}  # fmt: skip
+    else:
+        stack["outputs"] = outputs(state, stack)
+    plan(state, stack, "CREATE", [])
+    out({"StackId": stack["id"]})
+
+
+def wait(args: list[str], state: dict) -> None:
+    """cloudformation wait stack-create-complete: polls until the stack settles."""
+    waiter = args[0]
+    assert waiter == "stack-create-complete", waiter
+    _, stack = find_stack(state, opt(args, "--stack-name"), "DescribeStacks")
+    while stack.get("pending"):
+        reveal(state, stack)
+    if stack["status"] != "CREATE_COMPLETE":
+        matched = f'we matched expected path: "{stack["status"]}" at least once'
+        print("\nWaiter StackCreateComplete failed: Waiter encountered a terminal failure state: For expression "
+              f'"Stacks[].StackStatus" {matched}', file=sys.stderr)  # fmt: skip
+        sys.exit(255)
+
+
 def cloudformation(args: list[str], state: dict) -> None:
     op = args[0]
     ref = opt(args, "--stack-name")
     if op.endswith("-change-set"):
         cloudformation_change_sets(op, args, state)
+    elif op == "create-stack":
+        create_stack(args, state)
+    elif op == "wait":
+        wait(args[1:], state)
     elif op == "describe-stacks":
         name, stack = find_stack(state, ref, "DescribeStacks")
         query = opt(args, "--query", "")
@@ -340,6 +446,12 @@ def cloudformation(args: list[str], state: dict) -> None:
             print(stack["status"])
         elif query == "Stacks[0].StackId":
             print(stack["id"])
+        elif "Parameters[?" in query:  # deploy.sh's read of the buckets and the MRAP name
+            import jmespath
+
+            parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in stack["params"].items()]
+            doc = {"Stacks": [{"StackId": stack["id"], "StackName": name, "Parameters": parameters}]}
+            print(fake_aws_ops.text(jmespath.search(query, doc)))
         elif query.startswith("Stacks[0].Outputs[?OutputKey=="):
             key = query.split("'")[1]
             print(stack["outputs"].get(key, "None"))
@@ -347,7 +459,9 @@ def cloudformation(args: list[str], state: dict) -> None:
             for key, value in stack["outputs"].items():
                 print(f"{key}\t{value}")
         else:
-            out({"Stacks": [{"StackId": stack["id"], "StackName": name, "StackStatus": stack["status"]}]})
+            parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in stack["params"].items()]
+            out({"Stacks": [{"StackId": stack["id"], "StackName": name, "StackStatus": stack["status"],
+                             "Parameters": parameters}]})  # fmt: skip
     elif op == "describe-stack-events":
         name, stack = find_stack(state, ref, "DescribeStackEvents")
         reveal(state, stack)
@@ -451,7 +565,14 @@ def s3api(args: list[str], state: dict) -> None:
     metadata = state.setdefault("metadata", {})
     bucket, key = opt(args, "--bucket"), opt(args, "--key")
     op = args[0]
-    if op == "head-object":
+    if op == "head-object" and os.environ.get("FAKE_S3_ENDPOINT") and "--version-id" in args:
+        head = moto_client().head_object(Bucket=bucket, Key=key, VersionId=opt(args, "--version-id"))
+        out({k: head[k] for k in ("ContentLength", "VersionId", "Metadata", "ReplicationStatus") if k in head})
+    elif op == "list-object-versions":  # with FAKE_S3_ENDPOINT only: the local buckets' own versions
+        listed = moto_client().list_object_versions(Bucket=bucket, Prefix=opt(args, "--prefix", ""))
+        out({kind: [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in listed.get(kind, [])]
+             for kind in ("Versions", "DeleteMarkers")})  # fmt: skip
+    elif op == "head-object":
         if f"{bucket}/{key}" not in objects:
             print("An error occurred (404) when calling the HeadObject operation: Not Found", file=sys.stderr)
             sys.exit(254)
@@ -459,7 +580,12 @@ def s3api(args: list[str], state: dict) -> None:
     elif op == "put-object":
         body = Path(opt(args, "--body")).read_bytes()
         objects[f"{bucket}/{key}"] = len(body)
-        bodies[f"{bucket}/{key}"] = body.decode("utf-8", "replace")
+        # Text bodies (probes, users' objects) are kept to check later; a package zip only by
+        # its digest: 4.5 MB of escaped JSON made every later call of a test slow.
+        try:
+            bodies[f"{bucket}/{key}"] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            bodies[f"{bucket}/{key}"] = f"<{len(body)} bytes, sha256 {hashlib.sha256(body).hexdigest()}>"
         if "--metadata" in args:
             metadata[f"{bucket}/{key}"] = dict(kv.split("=", 1) for kv in opt(args, "--metadata").split(","))
         answer = {"ETag": '"0"'}
@@ -490,6 +616,19 @@ def s3api(args: list[str], state: dict) -> None:
         fail(f"fake aws: unsupported s3api {op}", code=2)
 
 
+def s3(args: list[str], state: dict) -> None:
+    """``aws s3 cp FILE s3://BUCKET/KEY``: an upload, kept byte for byte beside the state."""
+    op, source, target = args[0], args[1], args[2]
+    assert op == "cp" and target.startswith("s3://") and not source.startswith("s3://"), args
+    bucket, key = target.removeprefix("s3://").split("/", 1)
+    data = Path(source).read_bytes()
+    kept = STATE.parent / "uploads" / bucket / key
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_bytes(data)
+    state.setdefault("objects", {})[f"{bucket}/{key}"] = len(data)
+    print(f"upload: {source} to {target}")
+
+
 def denied(args: list[str], state: dict) -> None:
     """``deny``: ["service op", ...] in the state answers those calls with AccessDenied."""
     if f"{args[0]} {args[1]}" in state.get("deny", []):
@@ -501,7 +640,10 @@ def denied(args: list[str], state: dict) -> None:
 def main(argv: list[str]) -> None:
     with open(os.environ["FAKE_AWS_LOG"], "a") as log:
         log.write(json.dumps(argv) + "\n")
-    if fake_aws_ops.handles(argv):  # routes, logs, bucket stacks: tests/scripts/fake_aws_ops.py
+    if fake_s3_versions.handles(argv):  # versioned, replicating content buckets: fake_s3_versions.py
+        return fake_s3_versions.main(argv)
+    local_versions = os.environ.get("FAKE_S3_ENDPOINT") and argv[:2] == ["s3api", "list-object-versions"]
+    if fake_aws_ops.handles(argv) and not local_versions:  # routes, logs, bucket stacks: fake_aws_ops.py
         return fake_aws_ops.main(argv)
     state = load()
     if argv[:2] == ["configure", "list"]:
@@ -521,8 +663,8 @@ def main(argv: list[str]) -> None:
             i = args.index(flag)
             del args[i : i + 2]
     denied(args, state)
-    services = {"cloudformation": cloudformation, "s3api": s3api, "lambda": lambda_, "cloudfront": cloudfront,
-                "iam": iam}  # fmt: skip
+    services = {"cloudformation": cloudformation, "s3api": s3api, "s3": s3, "lambda": lambda_,
+                "cloudfront": cloudfront, "iam": iam}  # fmt: skip
     if args[0] not in services:
         print(f"fake aws: unsupported {argv}", file=sys.stderr)
         sys.exit(2)

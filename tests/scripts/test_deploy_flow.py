@@ -81,7 +81,8 @@ def test_replacing_the_mrap_or_the_distribution_stops_for_confirmation(
 
     if logical == "Mrap":
         aws.update(next_changes=changes)
-        confirmed = run("deploy.sh", aws.env(CONFIRM="yes"))
+        # CloudFormation replaces a named resource only under a new name (fake_aws.py refuses the same one).
+        confirmed = run("deploy.sh", aws.env(CONFIRM="yes", MRAP_NAME="mrap-edge-renamed"))
         assert confirmed.returncode == 0, confirmed.stderr
         assert "cloudformation execute-change-set" in ops(aws.calls())
         assert aws.stack()["status"] == "UPDATE_COMPLETE"

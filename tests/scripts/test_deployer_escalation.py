@@ -223,6 +223,8 @@ CALL_RESOURCES: dict[tuple[str, str], list[tuple[str, dict[str, str], tuple[str,
         ("arn:aws:s3:::deployables", {"prefix": f"mrap-edge/{STACK}/"}, ALL),
         ("arn:aws:s3:::bucket-eu", {"prefix": f"mrap-edge-smoke/{STACK}/"}, ALL),
     ],
+    # destroy looks for the probe versions an interrupted smoke test left.
+    ("s3api", "list-object-versions"): [("arn:aws:s3:::bucket-eu", {"prefix": f"mrap-edge-smoke/{STACK}/"}, ALL)],
     ("lambda", "list-versions-by-function"): [(FUNCTION, {}, ALL)],
     ("lambda", "delete-function"): [(f"{FUNCTION}:3", {}, ALL)],
     ("cloudfront", "get-distribution-config"): [

@@ -24,8 +24,11 @@ SERVICE_PREFIX = {"s3api": "s3", "s3control": "s3", "cloudformation": "cloudform
 # https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html (needs s3:GetObject),
 # https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html (needs s3:ListBucket)
 ACTION_OF = {
-    ("s3api", "head-object"): ["s3:GetObject"],
+    ("s3api", "head-object"): ["s3:GetObject", "s3:GetObjectVersion"],  # smoke reads its version's status
     ("s3api", "list-objects-v2"): ["s3:ListBucket"],
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
+    ("s3api", "list-object-versions"): ["s3:ListBucketVersions"],
+    ("s3", "cp"): ["s3:PutObject"],  # the by-hand upload (docs/deploy.md)
     ("s3api", "delete-object"): ["s3:DeleteObject", "s3:DeleteObjectVersion"],  # smoke removes its version
     ("cloudformation", "wait"): ["cloudformation:DescribeStacks"],
     # "No permissions are required to perform this operation" (and a Deny cannot stop it):
@@ -173,7 +176,9 @@ def test_object_writes_are_confined_to_the_projects_own_prefixes() -> None:
     for statement in POLICY["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         if any(a in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion") for a in actions):
-            assert statement["Resource"] in ("arn:aws:s3:::*/mrap-edge/*", "arn:aws:s3:::*/mrap-edge-smoke/*")
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            assert set(resources) <= {"arn:aws:s3:::*/mrap-edge/*", "arn:aws:s3:::*/lambdapackage/*",
+                                      "arn:aws:s3:::*/mrap-edge-smoke/*"}  # fmt: skip
         if "iam:PassRole" in actions:
             assert statement["Condition"]["StringEquals"]["iam:PassedToService"] == "lambda.amazonaws.com"
     # A managed policy holds at most 6,144 characters, whitespace not counted.

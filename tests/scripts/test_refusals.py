@@ -83,6 +83,20 @@ def test_a_missing_stack_is_one_line_and_non_zero(aws: Aws, script: str) -> None
     assert f"stack {STACK} does not exist in us-east-1" in one_error_line(proc)
 
 
+@pytest.mark.parametrize(
+    ("script", "unset", "target"),
+    [("deploy.sh", "S3_BUCKET_TWO", "make deploy"), ("destroy.sh", "S3_BUCKET_DEPLOYABLES", "make destroy")],
+)
+def test_a_missing_setting_names_the_command_that_was_run(aws: Aws, script: str, unset: str, target: str) -> None:
+    env = aws.env()
+    del env[unset]
+    proc = run(script, env)
+    assert proc.returncode == 2
+    line = one_error_line(proc)
+    assert f"set {unset} (e.g. {unset}=my-bucket {target})" in line, line
+    assert aws.calls() == []
+
+
 @pytest.mark.parametrize("script", ["deploy.sh", "smoke.sh", "destroy.sh", "prune_versions.sh"])
 def test_an_aws_error_is_one_line_of_our_own(aws: Aws, script: str) -> None:
     seed_stack(aws)

@@ -101,6 +101,7 @@ def test_deploy_creates_then_is_idempotent_then_updates_on_new_code(aws: Aws) ->
     assert ops(aws.calls()) == [
         "configure list",
         "cloudformation describe-stacks",
+        "cloudformation describe-stacks",  # the buckets and MRAP name it serves: a new pair needs a new name
         "sts get-caller-identity",
         "iam get-policy",  # the boundary is there: used as it is, never rewritten
         "s3api head-object",  # already uploaded: no put-object
@@ -114,8 +115,9 @@ def test_deploy_creates_then_is_idempotent_then_updates_on_new_code(aws: Aws) ->
     changed = run("deploy.sh", aws.env(FAILOVER_HEADER="x-secondary-origin"))
     assert changed.returncode == 0, changed.stderr
     seen = ops(aws.calls())
-    assert seen[:7] == [
+    assert seen[:8] == [
         "configure list",
+        "cloudformation describe-stacks",
         "cloudformation describe-stacks",
         "sts get-caller-identity",
         "iam get-policy",

@@ -116,8 +116,10 @@ def test_replication_role_is_least_privilege(template: dict) -> None:
     role = template["Resources"]["ReplicationRole"]["Properties"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "s3.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
-    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-    assert sub(trust["Condition"]["ArnLike"]["aws:SourceArn"]) == "arn:${AWS::Partition}:s3:::${BucketName}"
+    # The documented form, exactly: no conditions on keys AWS does not document S3 sending
+    # when it assumes the role (a wrong one fails replication silently).
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html
+    assert trust == {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}
     assert "ManagedPolicyArns" not in role
     granted = {
         sid: (sorted(s["Action"]), sub(s["Resource"]))

@@ -189,9 +189,41 @@ def test_log_permission_names_the_function_whatever_the_stack(template: dict) ->
         stack = Resolver(template, pseudo={"AWS::StackName": stack_name, "AWS::StackId": stack_id})
         name = stack.resolve(fn["FunctionName"])
         assert name == "mrap-edge-0f1e2d3c-signer"
-        assert (
-            stack.resolve(logs["Resource"]) == f"arn:aws:logs:*:123456789012:log-group:/aws/lambda/us-east-1.{name}:*"
-        )
+        assert stack.resolve(logs["Resource"]) == [
+            f"arn:aws:logs:*:123456789012:log-group:/aws/lambda/us-east-1.{name}:*",
+            f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{name}:*",
+        ]
+
+
+def log_stream_arn(region: str, group: str) -> str:
+    return f"arn:aws:logs:{region}:123456789012:log-group:{group}:log-stream:2026/12/02/[$LATEST]0123abcd"
+
+
+def test_console_test_invocations_in_us_east_1_may_write_their_logs(template: dict) -> None:
+    # A test from the Lambda console runs the function itself in us-east-1, which logs to
+    # /aws/lambda/<name> (not us-east-1.<name>): without this grant it would leave no logs.
+    [logs] = [s for s in role_statements(template) if as_list(s["Action"])[0].startswith("logs:")]
+    stack_id = f"{STACK_ARN}/mrap-edge/{STACK_UUID}"
+    stack = Resolver(template, pseudo={"AWS::StackName": "mrap-edge", "AWS::StackId": stack_id})
+    granted = stack.resolve(logs["Resource"])
+    name = stack.resolve(template["Resources"]["EdgeFunction"]["Properties"]["FunctionName"])
+
+    def allowed(arn: str) -> bool:
+        return any(fnmatch.fnmatchcase(arn, pattern) for pattern in granted)
+
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        assert action in logs["Action"]
+    assert allowed(log_stream_arn("us-east-1", f"/aws/lambda/{name}"))  # the console's test run
+    assert allowed(log_stream_arn("eu-west-1", f"/aws/lambda/us-east-1.{name}"))  # a replica at the edge
+    # Nothing wider: not another function's group, not the plain name outside us-east-1.
+    assert not allowed(log_stream_arn("us-east-1", "/aws/lambda/mrap-edge-ffffffff-signer"))
+    assert not allowed(log_stream_arn("eu-west-1", f"/aws/lambda/{name}"))
+
+
+def test_code_key_defaults_to_the_original_samples_upload_path(template: dict) -> None:
+    # Users of the sample upload to s3://$BUCKET/lambdapackage/deployment-package.zip and pass
+    # no LambdaCodeKey (docs/deploy.md): any other default fails their stack with NoSuchKey.
+    assert template["Parameters"]["LambdaCodeKey"]["Default"] == "lambdapackage/deployment-package.zip"
 
 
 def test_function_fits_lambda_at_edge(template: dict) -> None:
