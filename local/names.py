@@ -11,6 +11,9 @@ from typing import Any
 from . import settings
 from .intrinsics import Resolver, TemplateError, getatt_parts, resource_type
 
+# What scripts/deploy.sh passes as FunctionPermissionsBoundary (its default BOUNDARY_NAME).
+DEPLOY_BOUNDARY = "mrap-edge-function-boundary"
+
 
 @dataclass(frozen=True)
 class LocalNames:
@@ -23,7 +26,10 @@ class LocalNames:
     mrap_alias: str = settings.MRAP_ALIAS
     bucket_one: str = settings.BUCKETS[0].name
     bucket_two: str = settings.BUCKETS[1].name
+    # CloudFormation names the role (<stack>-<logical id>-<suffix>) under the template's
+    # Path, /mrap-edge/: the ARN carries the path.
     role_name: str = "mrap-edge-EdgeFunctionRole-LOCAL"
+    role_path: str = "/mrap-edge/"
     stack_uuid: str = "51af3dc0-da77-11e4-872e-1234567db123"
     url_suffix: str = "amazonaws.com"
     distribution_id: str = "E1LOCALEXAMPLE"  # the distribution's Ref
@@ -38,7 +44,7 @@ class LocalNames:
 
     @property
     def role_arn(self) -> str:
-        return f"arn:{self.partition}:iam::{self.account_id}:role/{self.role_name}"
+        return f"arn:{self.partition}:iam::{self.account_id}:role{self.role_path}{self.role_name}"
 
     @property
     def mrap_arn(self) -> str:
@@ -65,6 +71,9 @@ class LocalResolver(Resolver):
         super().__init__(template, pseudo=pseudo)
         self.names = names
         self.params.update(self._mrap_buckets())
+        if "FunctionPermissionsBoundary" in (self.template.get("Parameters") or {}):
+            # The local stack is deployed as scripts/deploy.sh deploys: always with the boundary.
+            self.params["FunctionPermissionsBoundary"] = DEPLOY_BOUNDARY
         self.params.update(dict(names.parameters))
         self.role_id = self._role_logical_id()
 

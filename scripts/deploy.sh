@@ -144,7 +144,7 @@ say "preparing change set $change_set ($type of stack $STACK_NAME in $REGION)"
 must_aws "create a change set for stack $STACK_NAME" \
   cloudformation --region "$REGION" create-change-set --stack-name "$STACK_NAME" --change-set-name "$change_set" \
   --change-set-type "$type" --template-body "$template" --parameters "${params[@]}" \
-  --capabilities CAPABILITY_NAMED_IAM --output json  # the function role has a fixed name (mrap-edge-<id>-signer)
+  --capabilities CAPABILITY_IAM --output json  # the function role (CloudFormation names it, under /mrap-edge/)
 stack=$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" get StackId)
 
 # Drop the change set (and, for a create, the empty stack it made) without executing it.

@@ -330,6 +330,60 @@ def default_changes(stack: dict, params: dict) -> list[dict]:
     return [*changes, change("Distribution", "AWS::CloudFront::Distribution", "False")]
 
 
+def check_capabilities(template: str, args: list[str], operation: str) -> None:
+    """A template that names an IAM resource needs CAPABILITY_NAMED_IAM; CAPABILITY_IAM is
+    not enough (CreateStack and CreateChangeSet alike).
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html"""
+    named = re.search(r"^      (RoleName|ManagedPolicyName|UserName|GroupName):", template, re.M)
+    needed = "CAPABILITY_NAMED_IAM" if named else "CAPABILITY_IAM"
+    if needed not in (opt(args, "--capabilities") or "").split():
+        fail(f"Requires capabilities : [{needed}]", error="InsufficientCapabilitiesException", operation=operation)
+
+
+def missing_boundary(template: str, params: dict, state: dict) -> str:
+    """IAM's refusal when the function role names a permissions boundary that does not exist
+    in the account (the role is created in lambda-edge mode only); "" when it can be created."""
+    import yaml
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from local.intrinsics import Resolver
+    from local.template import CfnLoader
+
+    parsed = yaml.load(template, Loader=CfnLoader)  # noqa: S506 (SafeLoader subclass)
+    resolver = Resolver(parsed, pseudo={"AWS::AccountId": ACCOUNT}, params=params)
+    role = parsed["Resources"].get("EdgeFunctionRole")
+    if role is None or not resolver.exists("EdgeFunctionRole"):
+        return ""
+    boundary = resolver.resolve((role.get("Properties") or {}).get("PermissionsBoundary", {"Ref": "AWS::NoValue"}))
+    if not isinstance(boundary, str) or boundary in state.get("policies", {}):
+        return ""
+    return (f'Resource handler returned message: "Policy {boundary} does not exist or is not attachable. '
+            '(Service: Iam, Status Code: 404)"')  # fmt: skip
+
+
+FAILED_TO = "The following resource(s) failed to {verb}: [EdgeFunctionRole]. "
+
+
+def role_rollback(name: str, kind: str, reason: str) -> dict:
+    """The events of a create or update whose function role IAM refused, rolled back."""
+    role = ["EdgeFunctionRole", "AWS::IAM::Role"]
+    if kind == "CREATE":
+        return {"events": [
+            [name, STACK_TYPE, "CREATE_IN_PROGRESS", "User Initiated"],
+            [*role, "CREATE_IN_PROGRESS", ""],
+            [*role, "CREATE_FAILED", reason],
+            [name, STACK_TYPE, "ROLLBACK_IN_PROGRESS", FAILED_TO.format(verb="create")],
+            [*role, "DELETE_COMPLETE", ""],
+            [name, STACK_TYPE, "ROLLBACK_COMPLETE", ""],
+        ], "final": "ROLLBACK_COMPLETE"}  # fmt: skip
+    return {"events": [
+        [name, STACK_TYPE, "UPDATE_IN_PROGRESS", "User Initiated"],
+        [*role, "UPDATE_FAILED", reason],
+        [name, STACK_TYPE, "UPDATE_ROLLBACK_IN_PROGRESS", FAILED_TO.format(verb="update")],
+        [name, STACK_TYPE, "UPDATE_ROLLBACK_COMPLETE", ""],
+    ], "final": "UPDATE_ROLLBACK_COMPLETE"}  # fmt: skip
+
+
 def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
     stacks = state.setdefault("stacks", {})
     sets = state.setdefault("change_sets", {})
@@ -338,12 +392,7 @@ def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
         kind = opt(args, "--change-set-type", "UPDATE")
         params = parse_parameters(args)
         template = Path(opt(args, "--template-body").removeprefix("file://")).read_text()
-        # A template that names an IAM resource needs CAPABILITY_NAMED_IAM; CAPABILITY_IAM is not enough.
-        # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
-        needed = "CAPABILITY_NAMED_IAM" if re.search(r"^      RoleName:", template, re.M) else "CAPABILITY_IAM"
-        if needed not in (opt(args, "--capabilities") or "").split():
-            fail(f"Requires capabilities : [{needed}]", error="InsufficientCapabilitiesException",
-                 operation="CreateChangeSet")  # fmt: skip
+        check_capabilities(template, args, "CreateChangeSet")
         if kind == "CREATE":
             if ref in stacks and stacks[ref]["status"] != "REVIEW_IN_PROGRESS":
                 fail(f"Stack [{ref}] already exists and cannot be created again with the changeSet [{cs_name}].",
@@ -404,6 +453,12 @@ def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
             stack["status"] = "UPDATE_IN_PROGRESS"  # and rolled back: parameters, outputs and code stay
             plan(state, stack, "UPDATE", cs["Changes"], refused=old_name)
             return
+        refused = missing_boundary(cs["template"], cs["params"], state)
+        if refused:  # IAM refuses the role when the stack executes: nothing else changes
+            stack["status"] = f"{cs['Type']}_IN_PROGRESS"
+            state["next_outcome"] = role_rollback(stack["name"], cs["Type"], refused)
+            plan(state, stack, cs["Type"], cs["Changes"])
+            return
         stack.update(params=cs["params"], template=cs["template"])
         if any(c["ResourceChange"]["ResourceType"] == "AWS::Lambda::Version" for c in cs["Changes"]):
             stack["version"] += 1
@@ -427,10 +482,8 @@ def create_stack(args: list[str], state: dict) -> None:
     from local.template import load_template
 
     ref = opt(args, "--stack-name")
-    if "--capabilities" not in args:
-        fail("Requires capabilities : [CAPABILITY_IAM]", error="InsufficientCapabilitiesException",
-             operation="CreateStack")  # fmt: skip
     template_path = Path(opt(args, "--template-body").removeprefix("file://"))
+    check_capabilities(template_path.read_text(), args, "CreateStack")
     declared = load_template(template_path)["Parameters"]
     params = parse_parameters(args) if "--parameters" in args else {}
     unknown = sorted(set(params) - set(declared))
@@ -449,7 +502,10 @@ def create_stack(args: list[str], state: dict) -> None:
         "events": [], "version": 1, "outputs": {},
     }  # fmt: skip
     code = f"{params['S3BucketDeployables']}/{params.get('LambdaCodeKey', declared['LambdaCodeKey']['Default'])}"
-    if code not in state.get("objects", {}):
+    refused = missing_boundary(stack["template"], params, state)
+    if refused:  # the role comes before the function that needs it
+        state["next_outcome"] = role_rollback(ref, "CREATE", refused)
+    elif code not in state.get("objects", {}):
         function = "AWS::Lambda::Function"
         state["next_outcome"] = {"events": [
             [ref, STACK_TYPE, "CREATE_IN_PROGRESS", "User Initiated"],

@@ -17,14 +17,15 @@ from aws_harness import ROOT, STACK
 from test_deployer_policy import ADMIN_ONLY, actions_for, script_calls
 
 from local.iam import AccessModel, Policy, Request, evaluate, parse_policy
-from local.intrinsics import Resolver
+from local.intrinsics import NO_VALUE, Resolver
 from local.template import load_template
 
 ACCOUNT = "123456789012"
 DEPLOYER = f"arn:aws:iam::{ACCOUNT}:user/deployer"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/mrap-edge-function-boundary"
 STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{STACK}/1a2b3c4d-aaaa-bbbb-cccc-ddddeeeeffff"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-1a2b3c4d-signer"  # the template's name for this stack id
+# CloudFormation names the role (<stack>-<logical id>-<suffix>) under the template's Path.
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/mrap-edge/{STACK}-EdgeFunctionRole-1A2B3C4D5E6F"
 FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:mrap-edge-1a2b3c4d-signer"
 ADMIN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/Admin"
 # Keys the deployer's statements test, beyond those local/iam/policy.py always knows.
@@ -90,8 +91,9 @@ def test_the_allows_alone_already_require_the_boundary(action: str) -> None:
     assert decide(action, ROLE, policy=ALLOWS_ONLY, boundary=BOUNDARY) == "Allow"
 
 
-@pytest.mark.parametrize("role", [ADMIN_ROLE, f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-1a2b3c4d-other",
-                                  f"arn:aws:iam::{ACCOUNT}:role/service-role/mrap-edge-1a2b3c4d-signer"])  # fmt: skip
+@pytest.mark.parametrize("role", [ADMIN_ROLE, f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-1a2b3c4d-signer",
+                                  f"arn:aws:iam::{ACCOUNT}:role/mrap-edge-other/x",
+                                  f"arn:aws:iam::{ACCOUNT}:role/service-role/mrap-edge/x"])  # fmt: skip
 def test_even_with_the_boundary_only_the_projects_signer_roles(role: str) -> None:
     for action in (*ROLE_WRITES, "iam:DeleteRole", "iam:TagRole"):
         assert decide(action, role, boundary=BOUNDARY) != "Allow", (action, role)
@@ -185,29 +187,39 @@ def test_nothing_the_project_does_not_use() -> None:
 # --- what the template and the scripts need ---------------------------------------------------
 
 
-def resolved_role() -> dict[str, Any]:
+def resolved_role(**params: str) -> dict[str, Any]:
     template = load_template()
     pseudo = {"AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", "AWS::StackId": STACK_ID, "AWS::StackName": STACK}
-    resolver = Resolver(template, pseudo=pseudo)
-    role = template["Resources"]["EdgeFunctionRole"]["Properties"]
+    resolver = Resolver(template, pseudo=pseudo, params=params)
+    properties = template["Resources"]["EdgeFunctionRole"]["Properties"]
+    role = {k: resolver.resolve(properties[k]) for k in ("Path", "PermissionsBoundary") if k in properties}
+    role = {k: v for k, v in role.items() if v is not NO_VALUE} | {"named": "RoleName" in properties}
     function = template["Resources"]["EdgeFunction"]["Properties"]
-    return {
-        "RoleName": resolver.resolve(role["RoleName"]),
-        "PermissionsBoundary": resolver.resolve(role["PermissionsBoundary"]),
-        "FunctionName": resolver.resolve(function["FunctionName"]),
-    }
+    return role | {"FunctionName": resolver.resolve(function["FunctionName"])}
 
 
 def test_the_template_creates_exactly_what_the_deployer_may() -> None:
-    r = resolved_role()
-    assert r["PermissionsBoundary"] == BOUNDARY
-    assert f"arn:aws:iam::{ACCOUNT}:role/{r['RoleName']}" == ROLE
-    assert decide("iam:CreateRole", ROLE, boundary=r["PermissionsBoundary"]) == "Allow"
-    assert decide("iam:PutRolePolicy", ROLE, boundary=r["PermissionsBoundary"]) == "Allow"
-    assert decide("iam:PassRole", ROLE, service="lambda.amazonaws.com") == "Allow"
+    r = resolved_role(FunctionPermissionsBoundary="mrap-edge-function-boundary")  # as deploy.sh passes it
+    assert not r["named"]  # a name would need CAPABILITY_NAMED_IAM, which the sample's flow lacks
+    role = f"arn:aws:iam::{ACCOUNT}:role{r['Path']}{STACK}-EdgeFunctionRole-1A2B3C4D5E6F"
+    assert role == ROLE and r["PermissionsBoundary"] == BOUNDARY
+    assert decide("iam:CreateRole", role, boundary=r["PermissionsBoundary"]) == "Allow"
+    assert decide("iam:PutRolePolicy", role, boundary=r["PermissionsBoundary"]) == "Allow"
+    assert decide("iam:PassRole", role, service="lambda.amazonaws.com") == "Allow"
+    assert decide("sts:AssumeRole", role) == "Deny"
     assert (
         decide("lambda:CreateFunction", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{r['FunctionName']}") == "Allow"
     )
+
+
+def test_without_the_boundary_parameter_the_deployer_cannot_create_the_role() -> None:
+    # The template's default (the sample's by-hand create-stack) has no boundary: only an
+    # administrator can deploy that way; the deployer's policy refuses the unbounded role.
+    r = resolved_role()
+    assert "PermissionsBoundary" not in r
+    role = f"arn:aws:iam::{ACCOUNT}:role{r['Path']}{STACK}-EdgeFunctionRole-1A2B3C4D5E6F"
+    assert decide("iam:CreateRole", role) == "Deny"
+    assert decide("iam:PutRolePolicy", role) == "Deny"
 
 
 # The resource (and context) each deploy-script call is made on, in this project's names.

@@ -80,7 +80,7 @@ def test_deploy_creates_then_is_idempotent_then_updates_on_new_code(aws: Aws) ->
     create = calls[7]
     assert arg(create, "--region") == "us-east-1"
     assert arg(create, "--change-set-type") == "CREATE"
-    assert arg(create, "--capabilities") == "CAPABILITY_NAMED_IAM"  # the role has a fixed name
+    assert arg(create, "--capabilities") == "CAPABILITY_IAM"  # the role has a path, CloudFormation names it
     assert arg(create, "--template-body") == f"file://{ROOT}/cloudformation.template"
     assert "cloudformation execute-change-set" in seen and seen[-1] == "cloudformation describe-stacks"
     assert not any(op.startswith("cloudformation wait") for op in seen)  # progress is ours, not a silent waiter
