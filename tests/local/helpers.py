@@ -37,6 +37,11 @@ def _actions(statement: dict[str, Any]) -> list[str]:
     return [action] if isinstance(action, str) else list(action)
 
 
+def _if_action(action: Any, actions: tuple[str, ...]) -> bool:
+    """An action granted under a condition (``Fn::If: [cond, action, AWS::NoValue]``) that is revoked."""
+    return isinstance(action, dict) and "Fn::If" in action and action["Fn::If"][1] in actions
+
+
 def revoke(template: dict[str, Any], *actions: str) -> dict[str, Any]:
     """The template without these actions in any Allow of the role or MRAP policy."""
     out = copy.deepcopy(template)
@@ -46,7 +51,7 @@ def revoke(template: dict[str, Any], *actions: str) -> dict[str, Any]:
         for statement in list(statements):
             if statement.get("Effect") != "Allow":
                 continue
-            kept = [a for a in _actions(statement) if a not in actions]
+            kept = [a for a in _actions(statement) if a not in actions and not _if_action(a, actions)]
             if kept:
                 statement["Action"] = kept
             else:

@@ -174,6 +174,38 @@ def test_opting_in_restores_version_reads_even_after_a_delete(opted_in) -> None:
     assert request(opted_in.edge, "GET", f"/versioned.txt?versionId={first}")[2] == b"version one"
 
 
+def signed_by_the_role(stack: LocalStack, path: str, query: str) -> tuple[int, bytes]:
+    """A GET signed with the function role's credentials straight to the local MRAP: what
+    a request that got past the cache policy and the function's allowlist would be."""
+    import http.client
+
+    from local.lambda_edge.pool import role_environment
+    from mrap_edge.signer import SignerCache, sign_request
+
+    signed = sign_request(SignerCache().get(role_environment()), "GET", settings.MRAP_DOMAIN, path, query, "cf-id")
+    conn = http.client.HTTPConnection(*stack.mrap.address, timeout=30)
+    try:
+        conn.request("GET", f"{path}?{query}", headers={"Host": settings.MRAP_DOMAIN, "X-Amz-Cf-Id": "cf-id", **signed})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_by_default_the_role_itself_cannot_read_old_versions(defaults, opted_in) -> None:
+    # The third layer: with AllowVersionReads=no the role's policy and the MRAP policy grant
+    # no s3:GetObjectVersion, so even a request past the first two is AccessDenied.
+    first = versioned(defaults, "role-versions.txt")
+    status, body = signed_by_the_role(defaults, "/role-versions.txt", f"versionId={quote(first, safe='')}")
+    assert status == 403 and b"<Code>AccessDenied</Code>" in body and b"s3:GetObjectVersion" in body
+    assert signed_by_the_role(defaults, "/role-versions.txt", "") == (200, b"version two")  # the current one
+    first = versioned(opted_in, "role-versions.txt")
+    assert signed_by_the_role(opted_in, "/role-versions.txt", f"versionId={quote(first, safe='')}") == (
+        200,
+        b"version one",
+    )
+
+
 # --- defence in depth: the function refuses what a widened distribution forwards ---------
 
 

@@ -145,17 +145,19 @@ def test_failover_cache_headers_and_errors_are_the_same_in_both_modes(template: 
     assert ("OriginGroups" in configs["oac"]) == bool(failover)
 
 
-def mrap_policy(template: dict, mode: str) -> list[dict]:
+def mrap_policy(template: dict, mode: str, **params: str) -> list[dict]:
     policy = template["Resources"]["MrapPolicy"]["Properties"]["Policy"]
-    return stack(template, mode).resolve(policy)["Statement"]
+    return stack(template, mode, **params).resolve(policy)["Statement"]
 
 
-def test_oac_mrap_policy_lets_only_this_distribution_read(template: dict) -> None:
-    statements = mrap_policy(template, "oac")
+@pytest.mark.parametrize("versions", ["no", "yes"])
+def test_oac_mrap_policy_lets_only_this_distribution_read(template: dict, versions: str) -> None:
+    statements = mrap_policy(template, "oac", AllowVersionReads=versions)
     allows = [s for s in statements if s["Effect"] == "Allow"]
     assert [s["Principal"] for s in allows] == [{"Service": "cloudfront.amazonaws.com"}]
     [allow] = allows
-    assert sorted(allow["Action"]) == ["s3:GetObject", "s3:GetObjectVersion"]  # read actions only
+    # Read actions only; old versions only with AllowVersionReads.
+    assert sorted(allow["Action"]) == ["s3:GetObject"] + ["s3:GetObjectVersion"] * (versions == "yes")
     assert allow["Resource"] == MRAP + "/object/*"
     assert allow["Condition"] == {"StringEquals": {"AWS:SourceArn": DIST_ARN}}
     assert ROLE_ARN not in json.dumps(statements)  # no trace of the function's role
