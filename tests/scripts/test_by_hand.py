@@ -217,3 +217,58 @@ def test_the_recording_aws_rolls_back_when_the_code_is_not_at_the_default_key(tm
     assert waited.returncode == 255 and "ROLLBACK_COMPLETE" in waited.stderr
     events = aws.read()["stacks"]["demo"]["events"]
     assert any("NoSuchKey" in e.get("ResourceStatusReason", "") for e in events)
+
+
+SAMPLE_ARGS = (
+    "--parameters",
+    "ParameterKey=S3BucketOneName,ParameterValue=a",
+    "ParameterKey=S3BucketTwoName,ParameterValue=b",
+    "ParameterKey=S3BucketDeployables,ParameterValue=dep",
+)
+
+
+def sample_cli(tmp_path: Path) -> tuple[Aws, object]:
+    """The recording aws with the sample's package uploaded at the template's default key."""
+    aws = Aws(tmp_path)
+    env = aws.env()
+    (tmp_path / "code.zip").write_bytes(b"PK")
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(aws.bin / "aws"), *args], env=env, capture_output=True, text=True, timeout=60)
+
+    assert cli("s3", "cp", str(tmp_path / "code.zip"), "s3://dep/lambdapackage/deployment-package.zip").returncode == 0
+    return aws, cli
+
+
+def test_the_recording_aws_refuses_a_named_role_without_named_iam(tmp_path: Path) -> None:
+    # What the sample's create-stack met when the role had a RoleName.
+    template = tmp_path / "named.template"
+    text = (ROOT / "cloudformation.template").read_text()
+    assert text.count("      Path: /mrap-edge/\n") == 1
+    template.write_text(text.replace("      Path: /mrap-edge/\n", "      RoleName: mrap-edge-signer\n"))
+    _, cli = sample_cli(tmp_path)
+    base = ("cloudformation", "create-stack", "--template-body", f"file://{template}", *SAMPLE_ARGS)
+    made = cli(*base, "--stack-name", "demo", "--capabilities", "CAPABILITY_IAM")
+    assert made.returncode == 254 and "Requires capabilities : [CAPABILITY_NAMED_IAM]" in made.stderr
+    assert cli(*base, "--stack-name", "demo", "--capabilities", "CAPABILITY_NAMED_IAM").returncode == 0
+
+
+def test_the_recording_aws_rolls_back_a_role_whose_boundary_does_not_exist(tmp_path: Path) -> None:
+    # What the sample's create-stack met when the boundary was on by default: no such policy.
+    aws, cli = sample_cli(tmp_path)
+    boundary = "ParameterKey=FunctionPermissionsBoundary,ParameterValue=mrap-edge-function-boundary"
+    base = ("cloudformation", "create-stack", "--template-body", f"file://{ROOT / 'cloudformation.template'}",
+            *SAMPLE_ARGS, boundary, "--capabilities", "CAPABILITY_IAM", "--region", "us-east-1")  # fmt: skip
+    assert cli(*base, "--stack-name", "first").returncode == 0
+    waited = cli("cloudformation", "wait", "stack-create-complete", "--stack-name", "first", "--region", "us-east-1")
+    assert waited.returncode == 255 and "ROLLBACK_COMPLETE" in waited.stderr
+    [failed] = [e for e in aws.read()["stacks"]["first"]["events"] if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed["LogicalResourceId"] == "EdgeFunctionRole"
+    assert "policy/mrap-edge-function-boundary does not exist or is not attachable" in failed["ResourceStatusReason"]
+    # Once an administrator has created it, the same call succeeds.
+    created = cli("iam", "create-policy", "--policy-name", "mrap-edge-function-boundary",
+                  "--policy-document", f"file://{ROOT / 'edge-function-boundary.json'}")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert cli(*base, "--stack-name", "second").returncode == 0
+    waited = cli("cloudformation", "wait", "stack-create-complete", "--stack-name", "second", "--region", "us-east-1")
+    assert waited.returncode == 0, waited.stderr
