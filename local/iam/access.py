@@ -74,9 +74,17 @@ class Authz:
     list_allowed: bool  # s3:ListBucket on MRAP + bucket: 404 (True) vs 403 (False) for a missing key
 
 
-def _role_session_to_role(principal_arn: str) -> str:
+def _role_session_to_role(principal_arn: str, role_arn: str = "") -> str:
+    """A role session's ARN as its role's. The session's ARN has the role's name but not its
+    path (assumed-role/<name>/<session>), so a session of ``role_arn`` (which may have a
+    path, as the function's role does) becomes ``role_arn`` itself.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns"""
     m = re.fullmatch(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([^/]+)/.+", principal_arn)
-    return f"arn:{m[1]}:iam::{m[2]}:role/{m[3]}" if m else principal_arn
+    if not m:
+        return principal_arn
+    if role_arn.startswith(f"arn:{m[1]}:iam::{m[2]}:role/") and role_arn.rsplit("/", 1)[1] == m[3]:
+        return role_arn
+    return f"arn:{m[1]}:iam::{m[2]}:role/{m[3]}"
 
 
 # Permissions boundaries the template may name, by policy name: the policy scripts/deploy.sh
@@ -234,7 +242,7 @@ class AccessModel:
         GET/HEAD object -> s3:GetObject; with versionId -> s3:GetObjectVersion (HEAD same as GET);
         other methods -> the matching write action (PutObject, DeleteObject...). ``source_arn``:
         aws:SourceArn of a request a service makes on a resource's behalf (CloudFront's OAC)."""
-        principal = _role_session_to_role(principal_arn)
+        principal = _role_session_to_role(principal_arn, self._role_arn)
         list_allowed = self._list_allowed.get((principal, bucket, source_arn))
         if list_allowed is None:
             list_allowed, _ = self._check(principal, "s3:ListBucket", None, bucket, source_arn)

@@ -104,8 +104,8 @@ def test_only_the_mrap_origin_is_signed() -> None:
     assert "authorization" not in result["headers"]  # the OAC belongs to the MRAP origin only
 
 
-def model() -> AccessModel:
-    access = AccessModel.from_template(load_template(TEMPLATE), NAMES)
+def model(names: LocalNames = NAMES) -> AccessModel:
+    access = AccessModel.from_template(load_template(TEMPLATE), names)
     access.bucket_policies.update(bucket_policies(load_template(BUCKETS_TEMPLATE), NAMES))
     return access
 
@@ -122,8 +122,13 @@ def test_the_iam_model_lets_only_this_distribution_read() -> None:
     assert not access.authorize(admin, "GET", "index.html", {}, bucket).allowed  # the Deny: no source ARN
     # Read actions only.
     assert not access.authorize(PRINCIPAL, "PUT", "index.html", {}, bucket, source_arn=NAMES.distribution_arn).allowed
+    # Old versions only with AllowVersionReads (the MRAP policy grants GetObjectVersion only then).
     versioned = access.authorize(PRINCIPAL, "GET", "k", {"versionId": ["v"]}, bucket, source_arn=NAMES.distribution_arn)
-    assert versioned.allowed and versioned.action == "s3:GetObjectVersion"
+    assert not versioned.allowed and versioned.action == "s3:GetObjectVersion"
+    opted_in = model(LocalNames(parameters=(*NAMES.parameters, ("AllowVersionReads", "yes"))))
+    assert opted_in.authorize(
+        PRINCIPAL, "GET", "k", {"versionId": ["v"]}, bucket, source_arn=NAMES.distribution_arn
+    ).allowed
 
 
 def test_without_the_bucket_statement_cloudfront_cannot_read() -> None:

@@ -52,13 +52,20 @@ def statement_lists(t: dict[str, Any]) -> list[list[dict[str, Any]]]:
     return [p["PolicyDocument"]["Statement"] for p in policies] + [mrap_statements(t)]
 
 
+def conditional(a: Any, action: str) -> bool:
+    """An action granted only under a template condition: Fn::If [condition, action, AWS::NoValue]."""
+    return isinstance(a, dict) and "Fn::If" in a and a["Fn::If"][1] == action
+
+
 def revoke(t: dict[str, Any], action: str) -> dict[str, Any]:
-    """Remove an action from every Allow statement of the role and the MRAP policy."""
+    """Remove an action from every Allow statement of the role and the MRAP policy (also where
+    it is granted under a condition). A statement left with no unconditional action goes: the
+    actions it kept under a condition are not the ones these tests are about."""
     for statements in statement_lists(t):
         for s in list(statements):
-            if s["Effect"] == "Allow" and action in actions_of(s):
-                rest = [a for a in actions_of(s) if a != action]
-                if rest:
+            if s["Effect"] == "Allow" and any(a == action or conditional(a, action) for a in actions_of(s)):
+                rest = [a for a in actions_of(s) if a != action and not conditional(a, action)]
+                if any(isinstance(a, str) for a in rest):
                     s["Action"] = rest
                 else:
                     statements.remove(s)
@@ -127,7 +134,8 @@ def get(m: AccessModel, key: str | None = "index.html", query: dict | None = Non
 
 
 def test_role_arn_is_the_local_role():
-    assert model().role_arn == f"arn:aws:iam::{NAMES.account_id}:role/{NAMES.role_name}"
+    # CloudFormation's name for the role under the template's Path.
+    assert model().role_arn == f"arn:aws:iam::{NAMES.account_id}:role/mrap-edge/{NAMES.role_name}"
 
 
 @pytest.mark.parametrize("bucket", [ONE, TWO])
@@ -249,7 +257,7 @@ def deny_condition(op: str, value: Any) -> dict[str, Any]:
 
 
 ROLE_ARN = {"Fn::GetAtt": ["EdgeFunctionRole", "Arn"]}
-UPPER_ROLE_ARN = f"ARN:AWS:IAM::{NAMES.account_id}:ROLE/{NAMES.role_name.upper()}"
+UPPER_ROLE_ARN = f"ARN:AWS:IAM::{NAMES.account_id}:ROLE/MRAP-EDGE/{NAMES.role_name.upper()}"
 
 
 def test_mrap_deny_for_everybody_but_the_role():
@@ -268,9 +276,10 @@ def test_mrap_deny_naming_another_principal_denies_the_role():
 
 @pytest.mark.parametrize(("op", "value", "denied"), [
     ("ArnEquals", ROLE_ARN, True),
-    ("ArnLike", "arn:aws:iam::*:role/mrap-edge-*", True),
+    ("ArnLike", "arn:aws:iam::*:role/mrap-edge/*", True),
+    ("ArnLike", "arn:aws:iam::*:role/mrap-edge-*", False),  # the path is part of the ARN
     ("ArnLike", "arn:aws:iam::*:role/other-*", False),
-    ("ArnNotLike", "arn:aws:iam::*:role/mrap-edge-*", False),
+    ("ArnNotLike", "arn:aws:iam::*:role/mrap-edge/*", False),
     ("StringEquals", ROLE_ARN, True),
     ("StringNotEquals", ROLE_ARN, False),
     ("StringLike", "*EdgeFunctionRole*", True),
@@ -578,10 +587,29 @@ def test_policy_variables_resolve_in_resources_and_condition_values():
 # --- the role's permissions boundary -----------------------------------------------------------
 
 
+VERSION_READS = LocalNames(parameters=(("AllowVersionReads", "yes"),))
+
+
 def test_the_template_role_is_bounded_by_edge_function_boundary_json():
-    m = model()
+    m = model()  # the local stack is deployed as deploy.sh deploys: with the boundary
     assert m.boundary is not None and m.boundary.name == "boundary mrap-edge-function-boundary"
-    assert get(m).allowed and get(m, query={"versionId": ["v1"]}).allowed
+    assert get(m).allowed
+    versions = AccessModel.from_template(TEMPLATE, VERSION_READS)
+    assert versions.boundary is not None and get(versions, query={"versionId": ["v1"]}).allowed
+
+
+def test_the_template_parameter_decides_the_boundary():
+    # The template's own default (the sample's by-hand create-stack) sets none.
+    unbounded = AccessModel.from_template(TEMPLATE, LocalNames(parameters=(("FunctionPermissionsBoundary", ""),)))
+    assert unbounded.boundary is None and get(unbounded).allowed
+
+
+@pytest.mark.parametrize(("names", "allowed"), [(NAMES, False), (VERSION_READS, True)])
+def test_the_role_reads_old_versions_only_with_allow_version_reads(names, allowed):
+    m = AccessModel.from_template(TEMPLATE, names)
+    authz = get(m, query={"versionId": ["v1"]})
+    assert (authz.allowed, authz.action) == (allowed, "s3:GetObjectVersion")
+    assert get(m).allowed  # the current version either way
 
 
 def test_the_boundary_limits_what_the_roles_policies_allow(tmp_path, monkeypatch):
@@ -592,7 +620,7 @@ def test_the_boundary_limits_what_the_roles_policies_allow(tmp_path, monkeypatch
     path = tmp_path / "boundary.json"
     path.write_text(json.dumps(narrow))
     monkeypatch.setitem(access.BOUNDARY_FILES, "mrap-edge-function-boundary", path)
-    m = model()
+    m = AccessModel.from_template(TEMPLATE, VERSION_READS)
     assert get(m).allowed  # both allow it
     denied = get(m, query={"versionId": ["v1"]})  # the role's policy allows it, the boundary does not
     assert not denied.allowed and "permissions boundary" in denied.reason
@@ -601,7 +629,7 @@ def test_the_boundary_limits_what_the_roles_policies_allow(tmp_path, monkeypatch
 def test_a_role_without_a_boundary_is_limited_by_its_policies_only():
     t = fresh()
     del t["Resources"]["EdgeFunctionRole"]["Properties"]["PermissionsBoundary"]
-    m = model(t)
+    m = AccessModel.from_template(t, VERSION_READS)
     assert m.boundary is None and get(m, query={"versionId": ["v1"]}).allowed
 
 
