@@ -9,7 +9,7 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 ZIP := lambda/deployment-package.zip
 
-.PHONY: help venv package test lint lint-template demo bench bench-load mutation deploy smoke destroy prune-versions clean
+.PHONY: help venv package test lint lint-template demo bench bench-load bench-modes mutation preflight deploy smoke destroy prune-versions clean
 .PHONY: buckets destroy-buckets replication-check routes failover failback logs
 
 # `make` alone: every target with one line (each target's `## ` comment below).
@@ -62,13 +62,14 @@ test: lint lint-template package ## lint, build the zip, run every test in paral
 
 # The whole path locally: edge :PORT -> function (the zip) -> MRAP -> buckets; control on
 # PORT+1. SITE=folder seeds both buckets from it (the farther one REPLICATION_DELAY s later).
+# SIGNING=oac: no function, the edge signs as CloudFront's origin access control does.
 # PARAMS="AllowVersionReads=yes AllowedResponseOverrides=response-content-type": template
 # parameters, as at deploy time (docs/security.md).
 PORT ?= 8080
 SITE ?=
 REPLICATION_DELAY ?= 5
 PARAMS ?=
-DEMO = $(BIN)/python -m local --port $(PORT) --replication-delay $(REPLICATION_DELAY) $(if $(SITE),--site "$(SITE)") \
+DEMO = $(BIN)/python -m local --port $(PORT) --replication-delay $(REPLICATION_DELAY) $(if $(SIGNING),--signing $(SIGNING)) $(if $(SITE),--site "$(SITE)") \
 	$(foreach p,$(PARAMS),--param "$(p)")
 # PORT, SITE, PARAMS and a busy port are checked before the (rare) zip build, not after it.
 demo: $(STAMP) ## the whole path on 127.0.0.1:PORT (SITE=folder, PORT=8080, REPLICATION_DELAY=5, PARAMS='Key=value ...')
@@ -83,14 +84,24 @@ bench: package ## the function's warm/cold latency against the public sample's p
 bench-load: package ## the local stand-in under 1,000 concurrent viewers
 	$(BIN)/python bench/load.py --zip $(ZIP)
 
+# Added latency of a cache miss per signing mode on the stand-in (docs/signing-modes.md).
+bench-modes: package ## signing time of a cache miss per signing mode on the stand-in
+	$(BIN)/python bench/signing_modes.py --zip $(ZIP)
+
 # Mutation testing of the function and the verifier (mutmut; not part of `make test`).
 # TARGETS="lambda" or "verifier" runs one; see CONTRIBUTING "Mutation testing".
 mutation: $(STAMP) ## mutation testing of the function and the verifier (TARGETS=lambda or verifier)
 	$(BIN)/python mutation/run.py $(TARGETS)
 
 # The AWS path (needs the AWS CLI and credentials; see README "Deploy to AWS").
-deploy: $(STAMP) ## build, upload and deploy the stack to AWS (S3_BUCKET_ONE/TWO/DEPLOYABLES)
-	scripts/deploy.sh
+# SIGNING=lambda-edge|oac|auto picks who signs origin requests (docs/signing-modes.md);
+# unset keeps the deployed stack's mode. make preflight says which one fits, reading only.
+SIGNING ?=
+deploy: $(STAMP) ## build, upload and deploy the stack to AWS (S3_BUCKET_ONE/TWO/DEPLOYABLES; SIGNING=auto|oac|lambda-edge)
+	SIGNING="$(SIGNING)" scripts/deploy.sh
+
+preflight: $(STAMP) ## which signing mode fits your buckets and distribution, and why (reads only)
+	SIGNING="$(or $(SIGNING),auto)" scripts/preflight.sh
 
 smoke: ## check the deployed stack through CloudFront with probe objects of its own
 	scripts/smoke.sh

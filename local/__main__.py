@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 from . import settings
+from .cloudfront.oac import OacSigner
 from .lambda_edge.pool import FunctionError
 from .stack import DEFAULT_ZIP, LocalStack
 from .template import TEMPLATE
@@ -60,10 +61,16 @@ def banner(stack: LocalStack, port: int, zip_path: Path, site: Path | None, dela
         seeded = "index.html says which bucket answered"
     from urllib.parse import quote
 
+    if isinstance(stack.function, OacSigner):  # SigningMode oac
+        signer = "CloudFront signing with its origin access control (SigV4A)"
+        function = "none (SigningMode oac: CloudFront signs for the MRAP origin)"
+    else:
+        signer = f"Lambda@Edge ({stack.function.python})"
+        function = f"{zip_path} (unpacked read-only, {stack.function.size} workers at most)"
     return f"""
-Local edge is up: CloudFront, Lambda@Edge ({stack.function.python}), an MRAP and its buckets on 127.0.0.1.
+Local edge is up: CloudFront, {signer}, an MRAP and its buckets on 127.0.0.1.
   CloudFrontDns   {edge}
-  function        {zip_path} (unpacked read-only, {stack.function.size} workers at most)
+  function        {function}
   MRAP            {settings.MRAP_DOMAIN} -> {stack.mrap.address[0]}:{stack.mrap.address[1]}
   buckets         {", ".join(f"{b.name} ({b.region}, {b.latency_ms:.0f} ms)" for b in settings.BUCKETS)}: {seeded}
   S3 (moto)       {moto}
@@ -103,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP, help="the deployment package to run")
     parser.add_argument("--template", type=Path, default=TEMPLATE, help="the CloudFormation template to model")
     parser.add_argument("--workers", type=int, default=4, help="function workers at most (default 4)")
+    parser.add_argument("--signing", choices=("lambda-edge", "oac"), default=None,
+                        help="who signs origin requests: the template's SigningMode")  # fmt: skip
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="a template parameter's value, as at deploy time (repeatable; "
                              "e.g. AllowVersionReads=yes, AllowedResponseOverrides=response-content-type)")  # fmt: skip
@@ -138,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         stack = LocalStack(
             zip_path=args.zip, port=args.port, log=lambda line: print(line, flush=True), template_path=args.template,
             control_port=args.port + 1, site=args.site, replication_delay=args.replication_delay,
-            concurrency=args.workers, parameters=parameters,
+            concurrency=args.workers, parameters=parameters, signing=args.signing,
         )  # fmt: skip
     except OSError as exc:
         print(f"local edge: cannot start: {exc} (is port {args.port} or {args.port + 1} taken? use PORT=...)",

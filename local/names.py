@@ -26,6 +26,7 @@ class LocalNames:
     role_name: str = "mrap-edge-EdgeFunctionRole-LOCAL"
     stack_uuid: str = "51af3dc0-da77-11e4-872e-1234567db123"
     url_suffix: str = "amazonaws.com"
+    distribution_id: str = "E1LOCALEXAMPLE"  # the distribution's Ref
     # Values for template parameters (override their defaults); the MRAP's bucket
     # parameters get bucket_one / bucket_two unless given here.
     parameters: tuple[tuple[str, str], ...] = ()
@@ -42,6 +43,10 @@ class LocalNames:
     @property
     def mrap_arn(self) -> str:
         return f"arn:{self.partition}:s3::{self.account_id}:accesspoint/{self.mrap_alias}"
+
+    @property
+    def distribution_arn(self) -> str:
+        return f"arn:{self.partition}:cloudfront::{self.account_id}:distribution/{self.distribution_id}"
 
 
 class LocalResolver(Resolver):
@@ -93,6 +98,8 @@ class LocalResolver(Resolver):
             return self.resolve((resource.get("Properties") or {}).get("Name", name))
         if kind == "AWS::IAM::Role":
             return self._role_name(logical)
+        if kind == "AWS::CloudFront::Distribution":
+            return self.names.distribution_id
         raise TemplateError(f"Ref to {logical} ({kind}) has no local value")
 
     def getatt(self, logical: str, attribute: str) -> str:

@@ -12,6 +12,11 @@ permission removed gives a stack that refuses what AWS would refuse. ``parameter
 the stack's parameter values (checked as CloudFormation checks them; the rest keep their
 defaults): the cache policy, the response headers policy, the role and the MRAP origin's
 custom headers (which reach the function in its event) are resolved with them.
+
+``signing="oac"`` (the same as ``parameters={"SigningMode": "oac"}``) models SigningMode oac:
+no function runs, the edge signs for the MRAP origin itself (``local.cloudfront.oac``), and
+the MRAP authorises CloudFront's service principal with the MRAP policy and the buckets'
+policies (``buckets_template_path``).
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from . import settings
+from .cloudfront import oac
 from .cloudfront.distribution import DistributionModel
 from .cloudfront.server import Behavior, Edge, Origin
 from .cloudfront.store import Cache
 from .control import ControlApi
 from .iam import AccessModel
+from .iam.buckets import BUCKETS_TEMPLATE, bucket_policies
 from .lambda_edge.pool import FunctionPool, role_environment
 from .names import DEFAULT_NAMES, LocalNames
 from .s3.buckets import Buckets
@@ -60,6 +67,8 @@ class LocalStack:
         log: Callable[[str], None] = print,
         *,
         template_path: Path = TEMPLATE,
+        signing: str | None = None,
+        buckets_template_path: Path = BUCKETS_TEMPLATE,
         control_port: int | None = None,
         site: Path | None = None,
         replication_delay: float = 0.0,
@@ -73,7 +82,9 @@ class LocalStack:
         try:
             self.template = load_template(template_path)
             # Checked before anything starts, as CloudFormation checks them before it creates anything.
-            self.parameters = check_parameters(self.template, parameters or {})
+            given = dict(parameters or {}) | ({"SigningMode": signing} if signing is not None else {})
+            self.parameters = check_parameters(self.template, given)
+            signing = self.parameters.get("SigningMode", "lambda-edge")
             names = LocalNames(parameters=tuple(self.parameters.items()))
             self.loop = LoopThread()
             self._closers.append(self.loop.close)
@@ -84,20 +95,30 @@ class LocalStack:
             else:
                 self.buckets.seed_demo()
                 self.seeded = []
-            credentials = {
-                settings.ACCESS_KEY_ID: Credential(
-                    settings.ACCESS_KEY_ID, settings.SECRET_ACCESS_KEY, settings.SESSION_TOKEN
-                )
-            }
+            mrap_auth: dict[str, Any] = {}
             self.access = AccessModel.from_template(self.template, names)
-            self.mrap = MrapEndpoint(self.buckets, credentials, log=log, access=self.access, loop=self.loop)
+            if signing == "oac":  # CloudFront signs, as its service principal, for this distribution
+                self.access.bucket_policies.update(bucket_policies(load_template(buckets_template_path), names))
+                credentials = {oac.CREDENTIAL.access_key_id: oac.CREDENTIAL}
+                mrap_auth = {"principals": {oac.CREDENTIAL.access_key_id: oac.PRINCIPAL},
+                             "source_arns": {oac.CREDENTIAL.access_key_id: names.distribution_arn}}  # fmt: skip
+            else:
+                credentials = {
+                    settings.ACCESS_KEY_ID: Credential(
+                        settings.ACCESS_KEY_ID, settings.SECRET_ACCESS_KEY, settings.SESSION_TOKEN
+                    )
+                }
+            self.mrap = MrapEndpoint(self.buckets, credentials, log=log, access=self.access, loop=self.loop,
+                                     **mrap_auth)  # fmt: skip
             self._closers.append(self.mrap.close)
             env = function_env or role_environment()
             # The distribution's own origin and behavior settings, and the function's
             # Timeout, from the template.
-            cfg = edge_settings(self.template)
+            cfg = edge_settings(self.template, self.parameters)
             pool = {"size": concurrency, "env": env, "log": log, "wait": function_wait, "timeout": cfg.function_timeout}
-            if function_folder is not None:
+            if signing == "oac":
+                self.function = oac.OacSigner(settings.MRAP_DOMAIN, wait=function_wait)
+            elif function_folder is not None:
                 self.function = FunctionPool(function_folder, **pool)
             else:
                 self.function = FunctionPool.from_zip(zip_path, **pool)

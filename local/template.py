@@ -103,15 +103,16 @@ def mrap_origin_custom_headers(template: dict[str, Any], parameters: Mapping[str
     return {str(h["HeaderName"]): str(h["HeaderValue"]) for h in headers}
 
 
-def edge_settings(template: dict[str, Any]) -> EdgeSettings:
-    """The MRAP origin, the default behavior and the origin group, without the 4xx option."""
+def edge_settings(template: dict[str, Any], params: dict[str, str] | None = None) -> EdgeSettings:
+    """The MRAP origin, the default behavior and the origin group, without the 4xx option;
+    ``params``: template parameters that differ from their defaults (SigningMode)."""
     config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
     mrap = _mrap_origin(template)
     custom = mrap["CustomOriginConfig"]
     groups = config["OriginGroups"]["Fn::If"][1]
     codes = groups["Items"][0]["FailoverCriteria"]["StatusCodes"]["Fn::If"][2]["Items"]
     return EdgeSettings(
-        allowed_methods=frozenset(config["DefaultCacheBehavior"]["AllowedMethods"]),
+        allowed_methods=frozenset(Resolver(template, params).resolve(config["DefaultCacheBehavior"]["AllowedMethods"])),
         read_timeout=custom["OriginReadTimeout"],
         keepalive_timeout=custom["OriginKeepaliveTimeout"],
         ssl_protocols=tuple(custom["OriginSSLProtocols"]),

@@ -10,11 +10,17 @@
 #             FAILOVER_ON_4XX (true|false), FAILOVER_HEADER (originTypeFailover),
 #             LOG_LEVEL (WARNING), CONFIRM=yes, POLL_SECONDS (10), and where the template
 #             has them FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT, CORS_ALLOWED_ORIGINS,
-#             ALLOWED_RESPONSE_OVERRIDES (comma list of response-*), ALLOW_VERSION_READS (yes|no)
+#             ALLOWED_RESPONSE_OVERRIDES (comma list of response-*), ALLOW_VERSION_READS (yes|no);
+#             SIGNING: lambda-edge, oac, or auto (scripts/preflight.sh picks); unset keeps
+#             the deployed stack's mode (lambda-edge for a new stack). docs/signing-modes.md
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 preflight S3_BUCKET_ONE S3_BUCKET_TWO S3_BUCKET_DEPLOYABLES
+case "${SIGNING:-}" in
+  "" | auto | oac | lambda-edge) ;;
+  *) die "SIGNING must be auto, oac or lambda-edge, not '$SIGNING'" ;;
+esac
 
 # The key must fit the template's LambdaCodeKey (MaxLength 100).
 key_for() { echo "$CODE_PREFIX/$STACK_NAME/$1.zip"; }
@@ -61,33 +67,61 @@ if [ "$type" = UPDATE ]; then
   fi
 fi
 
-say "building the deployment package (failover header: $FAILOVER_HEADER)"
-config=$(mktemp)
-trap 'rm -f "$config"' EXIT
-printf '{"failover_header": "%s", "log_level": "%s"}\n' "$FAILOVER_HEADER" "${LOG_LEVEL:-WARNING}" >"$config"
-zip="$ROOT/build/deploy/deployment-package.zip"
-mkdir -p "$(dirname "$zip")"
-"$PYTHON" "$ROOT/scripts/build_package.py" --config "$config" --out "$zip" --if-changed
+# The signing mode. A stack from before the modes has no SigningMode output: lambda-edge.
+current=lambda-edge
+if [ "$type" = UPDATE ]; then
+  current=$(stack_output SigningMode)
+  [ -n "$current" ] || current=lambda-edge
+fi
+mode=${SIGNING:-$current}
+if [ "$mode" = auto ]; then
+  mode_file=$(mktemp)
+  PREFLIGHT_MODE_FILE=$mode_file "$ROOT/scripts/preflight.sh" || { rm -f "$mode_file"; exit 2; }
+  mode=$(cat "$mode_file")
+  rm -f "$mode_file"
+fi
+if [ "$mode" = oac ]; then
+  # Sources disagree on whether CloudFormation accepts sigv4a (cloudformation.template,
+  # OriginAccessControl): ask the live schema now rather than fail halfway through a deploy.
+  must_aws "read CloudFormation's schema of AWS::CloudFront::OriginAccessControl" cloudformation --region "$REGION" \
+    describe-type --type RESOURCE --type-name AWS::CloudFront::OriginAccessControl --output json
+  echo "$AWS_OUT" | "$PYTHON" "$ROOT/scripts/signing_mode.py" schema || exit 2
+fi
+say "signing mode: $mode"
 
-read -r hex b64 < <("$PYTHON" -c 'import base64, hashlib, sys
+params=()
+if [ "$mode" = lambda-edge ]; then  # oac needs no function, so no package
+  say "building the deployment package (failover header: $FAILOVER_HEADER)"
+  config=$(mktemp)
+  trap 'rm -f "$config"' EXIT
+  printf '{"failover_header": "%s", "log_level": "%s"}\n' "$FAILOVER_HEADER" "${LOG_LEVEL:-WARNING}" >"$config"
+  zip="$ROOT/build/deploy/deployment-package.zip"
+  mkdir -p "$(dirname "$zip")"
+  "$PYTHON" "$ROOT/scripts/build_package.py" --config "$config" --out "$zip" --if-changed
+
+  read -r hex b64 < <("$PYTHON" -c 'import base64, hashlib, sys
 d = hashlib.sha256(open(sys.argv[1], "rb").read()).digest()
 print(d.hex(), base64.b64encode(d).decode())' "$zip")
-key=$(key_for "${hex:0:32}")
+  key=$(key_for "${hex:0:32}")
 
-if try_aws s3api head-object --region "$REGION" --bucket "$S3_BUCKET_DEPLOYABLES" --key "$key"; then
-  say "s3://$S3_BUCKET_DEPLOYABLES/$key is already uploaded"
-else
-  say "uploading s3://$S3_BUCKET_DEPLOYABLES/$key"
-  must_aws "upload the package to s3://$S3_BUCKET_DEPLOYABLES/$key" \
-    s3api put-object --region "$REGION" --bucket "$S3_BUCKET_DEPLOYABLES" --key "$key" --body "$zip"
+  if try_aws s3api head-object --region "$REGION" --bucket "$S3_BUCKET_DEPLOYABLES" --key "$key"; then
+    say "s3://$S3_BUCKET_DEPLOYABLES/$key is already uploaded"
+  else
+    say "uploading s3://$S3_BUCKET_DEPLOYABLES/$key"
+    must_aws "upload the package to s3://$S3_BUCKET_DEPLOYABLES/$key" \
+      s3api put-object --region "$REGION" --bucket "$S3_BUCKET_DEPLOYABLES" --key "$key" --body "$zip"
+  fi
+  params+=(
+    "ParameterKey=LambdaCodeKey,ParameterValue=$key"
+    "ParameterKey=LambdaCodeSha256,ParameterValue=$b64"
+  )
 fi
 
-params=(
+params+=(
   "ParameterKey=S3BucketOneName,ParameterValue=$S3_BUCKET_ONE"
   "ParameterKey=S3BucketTwoName,ParameterValue=$S3_BUCKET_TWO"
   "ParameterKey=S3BucketDeployables,ParameterValue=$S3_BUCKET_DEPLOYABLES"
-  "ParameterKey=LambdaCodeKey,ParameterValue=$key"
-  "ParameterKey=LambdaCodeSha256,ParameterValue=$b64"
+  "ParameterKey=SigningMode,ParameterValue=$mode"
   "ParameterKey=MrapName,ParameterValue=${MRAP_NAME:-}"
   "ParameterKey=PriceClass,ParameterValue=${PRICE_CLASS:-PriceClass_100}"
   "ParameterKey=FailoverOriginDomainName,ParameterValue=${FAILOVER_ORIGIN:-}"
@@ -133,11 +167,17 @@ while :; do
         exit 0
       fi
       discard
+      if [[ "$mode" = oac && ( "$cs_reason" == *sigv4a* || "$cs_reason" == *SigningProtocol* ) ]]; then
+        die "CloudFormation refused origin access control with SigV4A ($cs_reason): deploy with SIGNING=lambda-edge"
+      fi
       fail "CloudFormation refused the change set: $cs_reason" ;;
     *) sleep "$cs_poll" ;;
   esac
 done
 
+if [ "$current" != "$mode" ] && [ "$type" = UPDATE ]; then
+  "$PYTHON" "$ROOT/scripts/signing_mode.py" switch "$current" "$mode" "$(stack_output FunctionName)"
+fi
 say "changes:"
 guard=0
 echo "$described" | "$PYTHON" "$VIEW" changes || guard=$?

@@ -16,8 +16,16 @@ case "$status" in
   *_IN_PROGRESS) die "stack $STACK_NAME is $status: $(next_step "$status")" ;;
 esac
 
-must_aws "find the function of stack $STACK_NAME" cloudformation --region "$REGION" describe-stack-resource \
-  --stack-name "$STACK_NAME" --logical-resource-id EdgeFunction --output json
+if ! try_aws cloudformation --region "$REGION" describe-stack-resource \
+  --stack-name "$STACK_NAME" --logical-resource-id EdgeFunction --output json; then
+  if [ "$(stack_output SigningMode)" = oac ]; then  # no function in this mode (docs/signing-modes.md)
+    say "stack $STACK_NAME signs with origin access control (SigningMode oac): no function, no versions to prune"
+    echo "  a function left from lambda-edge mode is outside the stack: once CloudFront has removed its replicas,"
+    echo "  'aws lambda delete-function --region $REGION --function-name NAME' deletes it with its versions"
+    exit 0
+  fi
+  fail "cannot find the function of stack $STACK_NAME: $AWS_ERROR"
+fi
 function=$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" get StackResourceDetail.PhysicalResourceId)
 [ -n "$function" ] || fail "stack $STACK_NAME has no function yet"
 

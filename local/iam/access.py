@@ -35,6 +35,13 @@ Rules, with their sources (stricter reading where AWS is ambiguous):
 - A missing key is 404 NoSuchKey with ``s3:ListBucket``, 403 AccessDenied without it: see
   ``Authz.list_allowed``.
 
+- SigningMode oac: CloudFront's service principal (``Service:cloudfront.amazonaws.com``,
+  ``authorize(..., source_arn=<distribution ARN>)``) has no identity policy and is not of the
+  account, so, as for a cross-account request, the MRAP policy and the routed-to bucket's
+  policy must both allow it (https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiRegionAccessPointPermissions.html);
+  ``aws:SourceArn`` is the distribution's ARN and ``aws:PrincipalArn`` is absent.
+  https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3-mrap.html
+
 Beyond the shared contract: ``authorize`` also accepts an assumed-role session ARN
 (``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION``) and evaluates it as its role; OPTIONS is
 not an operation an MRAP supports, so it is always denied with action ``""``.
@@ -82,23 +89,25 @@ class AccessModel:
         self.identity = identity
         self.mrap_policies = mrap_policies
         self.bucket_policies = dict(bucket_policies)
-        self._list_allowed: dict[tuple[str, str], bool] = {}  # (principal, bucket): no key in it
+        self._list_allowed: dict[tuple[str, str, str | None], bool] = {}  # (principal, bucket, source)
 
     @classmethod
     def from_template(cls, template: dict, names: LocalNames = DEFAULT_NAMES) -> AccessModel:
         r = LocalResolver(template, names)
         if r.role_id is None:
             raise TemplateError("cannot tell which AWS::IAM::Role the function uses")
-        role_arn = r.getatt(r.role_id, "Arn")
-        role = r.resolve(r.resources[r.role_id].get("Properties") or {})
-        identity = [
-            parse_policy(f"{r.role_id}/{p['PolicyName']}", p["PolicyDocument"], resource_based=False)
-            for p in role.get("Policies") or []
-        ]
-        for arn in role.get("ManagedPolicyArns") or []:
-            if not str(arn).endswith(":policy/service-role/AWSLambdaBasicExecutionRole"):
-                raise TemplateError(f"managed policy {arn} is not modelled locally (its statements are unknown)")
-            # AWSLambdaBasicExecutionRole grants logs:* only: nothing on S3.
+        role_arn, identity = "", []
+        if r.exists(r.role_id):  # SigningMode oac creates no function and no role
+            role_arn = r.getatt(r.role_id, "Arn")
+            role = r.resolve(r.resources[r.role_id].get("Properties") or {})
+            identity = [
+                parse_policy(f"{r.role_id}/{p['PolicyName']}", p["PolicyDocument"], resource_based=False)
+                for p in role.get("Policies") or []
+            ]
+            for arn in role.get("ManagedPolicyArns") or []:
+                if not str(arn).endswith(":policy/service-role/AWSLambdaBasicExecutionRole"):
+                    raise TemplateError(f"managed policy {arn} is not modelled locally (its statements are unknown)")
+                # AWSLambdaBasicExecutionRole grants logs:* only: nothing on S3.
         mraps = [k for k, v in r.resources.items() if resource_type(v) == "AWS::S3::MultiRegionAccessPoint"]
         if len(mraps) != 1:
             raise TemplateError(f"expected one AWS::S3::MultiRegionAccessPoint, found {len(mraps)}")
@@ -140,15 +149,20 @@ class AccessModel:
             return f"{mrap}/object/{key}", f"{bucket_arn}/{key}"
         return mrap, bucket_arn
 
-    def _check(self, principal: str, action: str, key: str | None, bucket: str) -> tuple[bool, str]:
+    def _check(
+        self, principal: str, action: str, key: str | None, bucket: str, source_arn: str | None = None
+    ) -> tuple[bool, str]:
+        service = principal.startswith("Service:")  # CloudFront (SigningMode oac)
         account = principal.split(":")[4] if principal.count(":") >= 5 else ""
         context = {
-            "aws:principalarn": principal,
-            "aws:principalaccount": account,
             "aws:securetransport": "true",
             "s3:dataaccesspointarn": self.names.mrap_arn,
             "s3:dataaccesspointaccount": self.names.account_id,
         }
+        if not service:  # a service principal has no ARN or account of its own
+            context |= {"aws:principalarn": principal, "aws:principalaccount": account}
+        if source_arn is not None:
+            context["aws:sourcearn"] = source_arn
         mrap_resource, bucket_resource = self.resources(key, bucket)
         steps = (
             (mrap_resource, self.mrap_policies, "the MRAP policy"),
@@ -159,6 +173,11 @@ class AccessModel:
             decision, where = evaluate(resource_policies, req)
             if decision == "Deny":
                 return False, f"explicit Deny of {action} on {resource} in {label} ({where})"
+            if service:
+                # Not of the account and without identity policies: each resource policy must allow.
+                if decision != "Allow":
+                    return False, f"{label} does not allow {principal} {action} on {resource} (implicit deny)"
+                continue
             # Only the function's role has identity policies in the template.
             identity = self.identity if principal == self._role_arn else ()
             decision, where = evaluate(identity, req)
@@ -166,21 +185,28 @@ class AccessModel:
                 return False, f"explicit Deny of {action} on {resource} in the role's policy ({where})"
             if decision != "Allow":
                 return False, f"no identity-based policy allows {action} on {resource} (implicit deny)"
-        if account != self.names.account_id:
+        if not service and account != self.names.account_id:
             return False, f"{principal} is not in account {self.names.account_id} (cross-account is not modelled)"
         return True, f"{action} allowed on the MRAP and bucket {bucket}"
 
     def authorize(
-        self, principal_arn: str, method: str, key: str | None, query: dict[str, list[str]], bucket: str
+        self,
+        principal_arn: str,
+        method: str,
+        key: str | None,
+        query: dict[str, list[str]],
+        bucket: str,
+        source_arn: str | None = None,
     ) -> Authz:
         """key None or "" = bucket-level request (ListObjects: s3:ListBucket on MRAP and bucket ARNs).
         GET/HEAD object -> s3:GetObject; with versionId -> s3:GetObjectVersion (HEAD same as GET);
-        other methods -> the matching write action (PutObject, DeleteObject...)."""
+        other methods -> the matching write action (PutObject, DeleteObject...). ``source_arn``:
+        aws:SourceArn of a request a service makes on a resource's behalf (CloudFront's OAC)."""
         principal = _role_session_to_role(principal_arn)
-        list_allowed = self._list_allowed.get((principal, bucket))
+        list_allowed = self._list_allowed.get((principal, bucket, source_arn))
         if list_allowed is None:
-            list_allowed, _ = self._check(principal, "s3:ListBucket", None, bucket)
-            self._list_allowed[(principal, bucket)] = list_allowed
+            list_allowed, _ = self._check(principal, "s3:ListBucket", None, bucket, source_arn)
+            self._list_allowed[(principal, bucket, source_arn)] = list_allowed
         if method.upper() == "OPTIONS":
             reason = "OPTIONS (CORS preflight) is not an operation a Multi-Region Access Point supports"
             return Authz(False, "", reason, list_allowed)
@@ -188,5 +214,5 @@ class AccessModel:
             action = s3_action(method, key, query)
         except ValueError as err:
             return Authz(False, "", str(err), list_allowed)
-        allowed, reason = self._check(principal, action, key, bucket)
+        allowed, reason = self._check(principal, action, key, bucket, source_arn)
         return Authz(allowed, action, reason, list_allowed)

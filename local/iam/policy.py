@@ -22,7 +22,7 @@ class PolicyError(ValueError):
 
 CONTEXT_KEYS = frozenset(
     {"aws:principalarn", "aws:principalaccount", "aws:securetransport", "s3:dataaccesspointarn",
-     "s3:dataaccesspointaccount"}
+     "s3:dataaccesspointaccount", "aws:sourcearn"}
 )  # fmt: skip
 _STRING_OPS = {"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
                "StringLike", "StringNotLike"}  # fmt: skip

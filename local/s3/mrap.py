@@ -103,6 +103,7 @@ class MrapEndpoint(ForwardingServer):
         *,
         access: AccessModel | None = None,
         principals: dict[str, str] | None = None,
+        source_arns: dict[str, str] | None = None,
         loop: LoopThread | None = None,
         port: int = 0,
     ) -> None:
@@ -115,6 +116,9 @@ class MrapEndpoint(ForwardingServer):
         self.access = access or AccessModel.from_template(load_template())  # the project's template by default
         # Access key id -> the principal it authenticates as (the function's role).
         self.principals = principals or {akid: self.access.role_arn for akid in credentials}
+        # Access key id -> aws:SourceArn of a service signing on a resource's behalf
+        # (CloudFront's origin access control: the distribution).
+        self.source_arns = source_arns or {}
         self.outcomes: OrderedDict[str, Outcome] = OrderedDict()
         self._lock = threading.Lock()
         super().__init__(loop, "local-mrap", self.serve, port, connections=64, upstream_keepalive=30,
@@ -176,7 +180,8 @@ class MrapEndpoint(ForwardingServer):
             akid = verify_s3_request(req, self.credentials, now=self.clock(), region=route.region)
             key = sigv4a.s3_key_bytes(path)[1:].decode("utf-8", "surrogateescape")
             params = parse_qs(query, keep_blank_values=True)
-            authz = self.access.authorize(self.principals.get(akid, ""), request.method, key, params, route.bucket)
+            authz = self.access.authorize(self.principals.get(akid, ""), request.method, key, params, route.bucket,
+                                          source_arn=self.source_arns.get(akid))  # fmt: skip
             if not authz.allowed:
                 raise S3Error("AccessDenied", f"Access Denied ({authz.reason})")
         except S3Error as err:

@@ -24,8 +24,12 @@ OPTED_IN = {
 }
 
 
-def _mrap_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    return template["Resources"]["MrapPolicy"]["Properties"]["Policy"]["Statement"]
+def _mrap_statements(template: dict[str, Any], mode: str = "lambda-edge") -> list[dict[str, Any]]:
+    """The MRAP policy's statements for a signing mode (a list the caller may edit)."""
+    statement = template["Resources"]["MrapPolicy"]["Properties"]["Policy"]["Statement"]
+    if isinstance(statement, dict) and "Fn::If" in statement:  # [SignsWithOac, oac, lambda-edge]
+        return statement["Fn::If"][1 if mode == "oac" else 2]
+    return statement
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:

@@ -45,7 +45,8 @@ def get(url: str) -> tuple[int, bytes]:
         return err.code, err.read()
 
 
-def test_demo_serves_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signing", ["lambda-edge", "oac"])  # make demo SIGNING=oac
+def test_demo_serves_a_site_and_stops_on_ctrl_c(tmp_path: Path, signing: str) -> None:
     site = tmp_path / "site"
     (site / "sub dir").mkdir(parents=True)
     (site / "index.html").write_bytes(b"<h1>my site</h1>\n")
@@ -53,10 +54,11 @@ def test_demo_serves_a_site_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     (tmp_path / "secret.txt").write_bytes(b"not for the web\n")
     (site / "leak.txt").symlink_to(tmp_path / "secret.txt")  # leaves the folder: never served
     port = free_port_pair()  # the control port is port + 1
-    proc, text = start(["--port", str(port), "--site", str(site), "--replication-delay", "10"])
+    proc, text = start(["--port", str(port), "--site", str(site), "--replication-delay", "10", "--signing", signing])
     try:
         edge, control = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"
         assert f"CloudFrontDns   {edge}" in text, text
+        assert ("function        none (SigningMode oac" in text) == (signing == "oac")
         assert "S3 (moto)       http://127.0.0.1:" in text and "--endpoint-url" in text
         for verb in ("/buckets", "/down", "/up", "/passive", "/active", "/routes", "/cache", "/cache/purge"):
             assert verb in text, verb

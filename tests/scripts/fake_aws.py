@@ -13,7 +13,9 @@ A test steers CloudFormation through keys it puts in the state before a run:
 (its StatusReason: the change set FAILS), ``next_outcome`` ({"events": [[logical id, type,
 status, reason], ...], "final": status}: what the next execution or deletion does),
 ``replicated`` (function versions whose deletion fails as still replicated), ``versioned``
-(buckets that return a VersionId), ``deny`` (calls answered with AccessDenied).
+(buckets that return a VersionId), ``deny`` (calls answered with AccessDenied),
+``region_opt`` ({Region: RegionOptStatus} over the defaults in ``REGIONS``),
+``oac_protocols`` (the SigningProtocol pattern of CloudFormation's live OAC schema).
 """
 
 from __future__ import annotations
@@ -37,6 +39,27 @@ REPLICATED = (
     "for Deleting Lambda@Edge Functions and Replicas."
 )
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
+# The commercial Regions and their opt-in status for an account that enabled none: the 17
+# every account has, then opt-in ones. https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html
+REGIONS = {
+    **dict.fromkeys(
+        ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
+         "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "eu-central-1", "eu-west-1",
+         "eu-west-2", "eu-west-3", "eu-north-1", "sa-east-1"),
+        "ENABLED_BY_DEFAULT",
+    ),
+    **dict.fromkeys(
+        ("af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ca-west-1", "eu-south-1",
+         "eu-south-2", "eu-central-2", "me-south-1", "me-central-1", "il-central-1"),
+        "DISABLED",
+    ),
+}  # fmt: skip
+# What each signing mode of cloudformation.template creates beyond the common resources.
+MODE_RESOURCES = {
+    "lambda-edge": [("EdgeFunctionRole", "AWS::IAM::Role"), ("EdgeFunction", "AWS::Lambda::Function"),
+                    ("EdgeFunctionVersion", "AWS::Lambda::Version")],
+    "oac": [("OriginAccessControl", "AWS::CloudFront::OriginAccessControl")],
+}  # fmt: skip
 MRAP_TYPE = "AWS::S3::MultiRegionAccessPoint"
 # CloudFormation replaces a custom-named resource only under a new name: it creates the
 # new one before deleting the old, and names are unique.
@@ -71,10 +94,16 @@ def out(doc: object) -> None:
 # --- CloudFormation: stacks, change sets, events ---------------------------------
 
 
-def template_resources(template: str) -> list[tuple[str, str]]:
-    """(logical id, type) of each resource, in template order (YAML, two-space indent)."""
+def template_resources(template: str, params: dict | None = None) -> list[tuple[str, str]]:
+    """(logical id, type) of each resource, in template order (YAML, two-space indent);
+    with ``params``, only those the signing mode creates."""
     body = template.split("\nResources:\n", 1)[1].split("\nOutputs:\n", 1)[0]
-    return re.findall(r"^  ([A-Za-z0-9]+):\n(?:    [^\n]*\n)*?    Type: (AWS::[A-Za-z0-9:]+)", body, re.M)
+    found = re.findall(r"^  ([A-Za-z0-9]+):\n(?:    [^\n]*\n)*?    Type: (AWS::[A-Za-z0-9:]+)", body, re.M)
+    if params is None:
+        return found
+    mode = params.get("SigningMode", "lambda-edge")
+    other = {name for m, resources in MODE_RESOURCES.items() if m != mode for name, _ in resources}
+    return [(name, rtype) for name, rtype in found if name not in other]
 
 
 def stack_key(state: dict) -> str:
@@ -101,13 +130,19 @@ def version_arn(state: dict, stack: dict) -> str:
 
 def outputs(state: dict, stack: dict) -> dict:
     params = stack["params"]
-    return {
+    mode = params.get("SigningMode", "lambda-edge")
+    common = {
         "CloudFrontDns": os.environ.get("FAKE_CLOUDFRONT_DNS", "https://d111111abcdef8.cloudfront.net"),
         "DistributionId": "EDFDVBD6EXAMPLE",
         "S3BucketOneName": params["S3BucketOneName"],
         "S3BucketTwoName": params["S3BucketTwoName"],
         "MrapAlias": "mfzwi23gnjvgw.mrap",
         "MrapArn": f"arn:aws:s3::{ACCOUNT}:accesspoint/mfzwi23gnjvgw.mrap",
+        "SigningMode": mode,
+    }
+    if mode == "oac":
+        return common | {"OriginAccessControlId": "E1OACEXAMPLE"}
+    return common | {
         "FunctionName": f"mrap-edge-{stack_key(state)}-signer",
         "FunctionVersionArn": version_arn(state, stack),
     }
@@ -180,7 +215,7 @@ def plan(state: dict, stack: dict, kind: str, changes: list[dict], refused: str 
         ]
         stack["final"] = "UPDATE_ROLLBACK_COMPLETE"
         return
-    resources = template_resources(stack["template"])
+    resources = template_resources(stack["template"], stack["params"])
     events: list[list[str]] = []
     if kind == "CREATE":
         events.append([name, STACK_TYPE, "CREATE_IN_PROGRESS", "User Initiated"])
@@ -194,11 +229,15 @@ def plan(state: dict, stack: dict, kind: str, changes: list[dict], refused: str 
         final = "CREATE_COMPLETE"
     elif kind == "UPDATE":
         events.append([name, STACK_TYPE, "UPDATE_IN_PROGRESS", "User Initiated"])
-        retained = []
+        retained, removed = [], []
         for change in changes:
             rc = change["ResourceChange"]
             logical, rtype = rc["LogicalResourceId"], rc["ResourceType"]
-            if rc.get("Replacement") == "True":
+            if rc.get("Action") == "Add":
+                events += [[logical, rtype, "CREATE_IN_PROGRESS", ""], [logical, rtype, "CREATE_COMPLETE", ""]]
+            elif rc.get("Action") == "Remove":
+                removed.append((logical, rtype))
+            elif rc.get("Replacement") == "True":
                 events += [
                     [logical, rtype, "UPDATE_IN_PROGRESS", REPLACING],
                     [logical, rtype, "UPDATE_COMPLETE", ""],
@@ -208,6 +247,15 @@ def plan(state: dict, stack: dict, kind: str, changes: list[dict], refused: str 
                 events += [[logical, rtype, "UPDATE_IN_PROGRESS", ""], [logical, rtype, "UPDATE_COMPLETE", ""]]
         events.append([name, STACK_TYPE, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", ""])
         events += [[logical, rtype, "DELETE_SKIPPED", ""] for logical, rtype in retained]
+        for logical, rtype in reversed(removed):  # a removed resource is deleted in the cleanup
+            if rtype == "AWS::Lambda::Version":
+                events.append([logical, rtype, "DELETE_SKIPPED", ""])
+            elif rtype == "AWS::Lambda::Function":  # its replicas outlive the association by hours
+                arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{physical(state, logical, rtype)}"
+                events += [[logical, rtype, "DELETE_IN_PROGRESS", ""],
+                           [logical, rtype, "DELETE_FAILED", REPLICATED.format(arn=arn)]]  # fmt: skip
+            else:
+                events += [[logical, rtype, "DELETE_IN_PROGRESS", ""], [logical, rtype, "DELETE_COMPLETE", ""]]
         events.append([name, STACK_TYPE, "UPDATE_COMPLETE", ""])
         final = "UPDATE_COMPLETE"
     else:
@@ -256,18 +304,19 @@ def parse_parameters(args: list[str]) -> dict:
 
 
 def default_changes(stack: dict, params: dict) -> list[dict]:
-    def change(logical: str, rtype: str, replacement: str) -> dict:
-        return {
-            "Type": "Resource",
-            "ResourceChange": {
-                "Action": "Modify",
-                "LogicalResourceId": logical,
-                "ResourceType": rtype,
-                "Replacement": replacement,
-            },
-        }
+    def change(logical: str, rtype: str, replacement: str, action: str = "Modify") -> dict:
+        rc = {"Action": action, "LogicalResourceId": logical, "ResourceType": rtype}
+        return {"Type": "Resource", "ResourceChange": rc | ({"Replacement": replacement} if replacement else {})}
 
     old = stack["params"]
+    before, after = old.get("SigningMode", "lambda-edge"), params.get("SigningMode", "lambda-edge")
+    if before != after:  # a mode switch: one mode's resources go, the other's come
+        return [
+            *(change(name, rtype, "", "Add") for name, rtype in MODE_RESOURCES[after]),
+            change("MrapPolicy", "AWS::S3::MultiRegionAccessPointPolicy", "False"),
+            change("Distribution", "AWS::CloudFront::Distribution", "False"),
+            *(change(name, rtype, "", "Remove") for name, rtype in MODE_RESOURCES[before]),
+        ]
     changes = []
     # The MRAP's Name and Regions (the buckets) can only change by replacing it.
     if any(old.get(k, "") != params.get(k, "") for k in ("S3BucketOneName", "S3BucketTwoName", "MrapName")):
@@ -306,7 +355,7 @@ def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
                     "Type": "Resource",
                     "ResourceChange": {"Action": "Add", "LogicalResourceId": logical, "ResourceType": rtype},
                 }
-                for logical, rtype in template_resources(template)
+                for logical, rtype in template_resources(template, params)
             ]
         else:
             _, stack = find_stack(state, ref, "CreateChangeSet")
@@ -473,12 +522,21 @@ def cloudformation(args: list[str], state: dict) -> None:
             {"LogicalResourceId": logical, "ResourceType": rtype,
              "PhysicalResourceId": physical(state, logical, rtype),
              "ResourceStatus": stack["resources"].get(logical, {}).get("status", "CREATE_COMPLETE")}
-            for logical, rtype in template_resources(stack["template"])
+            for logical, rtype in template_resources(stack["template"], stack["params"])
         ]})  # fmt: skip
+    elif op == "describe-type":  # the live resource schema: only the part deploy.sh reads
+        assert opt(args, "--type") == "RESOURCE" and opt(args, "--type-name") == "AWS::CloudFront::OriginAccessControl"
+        protocol = {"type": "string", "pattern": state.get("oac_protocols", "^(sigv4|sigv4a)$")}
+        config = {"type": "object", "properties": {"SigningProtocol": protocol}}
+        schema = {"typeName": "AWS::CloudFront::OriginAccessControl",
+                  "definitions": {"OriginAccessControlConfig": config}}  # fmt: skip
+        out({"TypeName": "AWS::CloudFront::OriginAccessControl", "Type": "RESOURCE", "Schema": json.dumps(schema)})
     elif op == "describe-stack-resource":
         name, stack = find_stack(state, ref, "DescribeStackResource")
         logical = opt(args, "--logical-resource-id")
-        rtype = dict(template_resources(stack["template"]))[logical]
+        rtype = dict(template_resources(stack["template"], stack["params"])).get(logical)
+        if rtype is None:
+            fail(f"Resource {logical} does not exist for stack {name}", operation="DescribeStackResource")
         detail = {"LogicalResourceId": logical, "PhysicalResourceId": physical(state, logical, rtype)}
         out({"StackResourceDetail": detail})
     else:
@@ -510,10 +568,14 @@ def cloudfront(args: list[str], state: dict) -> None:
     op = args[0]
     if op == "get-distribution-config":
         stack = next(iter(state["stacks"].values()))
-        arn = version_arn(state, stack)
+        items = (
+            []
+            if stack["params"].get("SigningMode") == "oac"
+            else [{"LambdaFunctionARN": version_arn(state, stack), "EventType": "origin-request", "IncludeBody": False}]
+        )
+        items += state.get("extra_associations", [])  # triggers someone added by hand
         out({"ETag": "E2QWRUHEXAMPLE", "DistributionConfig": {
-            "DefaultCacheBehavior": {"LambdaFunctionAssociations": {"Quantity": 1, "Items": [
-                {"LambdaFunctionARN": arn, "EventType": "origin-request", "IncludeBody": False}]}},
+            "DefaultCacheBehavior": {"LambdaFunctionAssociations": {"Quantity": len(items), "Items": items}},
             "CacheBehaviors": {"Quantity": 0},
         }})  # fmt: skip
     else:
@@ -587,6 +649,14 @@ def s3api(args: list[str], state: dict) -> None:
         fail(f"fake aws: unsupported s3api {op}", code=2)
 
 
+def account(args: list[str], state: dict) -> None:
+    if args[0] == "list-regions":  # the CLI follows the pages: one answer
+        statuses = REGIONS | state.get("region_opt", {})
+        out({"Regions": [{"RegionName": r, "RegionOptStatus": s} for r, s in statuses.items()]})
+    else:
+        fail(f"fake aws: unsupported account {args[0]}", code=2)
+
+
 def s3(args: list[str], state: dict) -> None:
     """``aws s3 cp FILE s3://BUCKET/KEY``: an upload, kept byte for byte beside the state."""
     op, source, target = args[0], args[1], args[2]
@@ -634,8 +704,9 @@ def main(argv: list[str]) -> None:
             i = args.index(flag)
             del args[i : i + 2]
     denied(args, state)
+
     services = {"cloudformation": cloudformation, "s3api": s3api, "s3": s3, "lambda": lambda_,
-                "cloudfront": cloudfront}  # fmt: skip
+                "cloudfront": cloudfront, "account": account}  # fmt: skip
     if args[0] not in services:
         print(f"fake aws: unsupported {argv}", file=sys.stderr)
         sys.exit(2)

@@ -19,7 +19,8 @@ from aws_harness import ROOT
 
 POLICY = json.loads((ROOT / "deployer-policy.json").read_text())
 SERVICE_PREFIX = {"s3api": "s3", "s3control": "s3", "cloudformation": "cloudformation", "lambda": "lambda",
-                  "cloudfront": "cloudfront", "logs": "logs", "iam": "iam", "sts": "sts"}  # fmt: skip
+                  "cloudfront": "cloudfront", "logs": "logs", "iam": "iam", "sts": "sts",
+                  "account": "account"}  # fmt: skip
 # CLI operations whose IAM action is not their own name.
 # https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html (needs s3:GetObject),
 # https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html (needs s3:ListBucket)
@@ -36,7 +37,7 @@ ACTION_OF = {
 # customer KMS key, no Lambda Managed Instances), and a name that is not an IAM action.
 NOT_USED = ("ec2:", "elasticfilesystem:", "s3files:", "kms:", "firehose:", "s3:REST.", "lambda:PassCapacityProvider")
 CALL = re.compile(
-    r"""\b(?:aws|try_aws|must_aws(?:\s+"[^"]*")?)\s+(s3api|s3control|cloudformation|lambda|cloudfront|logs|iam|sts)"""
+    r"""\b(?:aws|try_aws|must_aws(?:\s+"[^"]*")?)\s+(s3api|s3control|cloudformation|lambda|cloudfront|logs|iam|sts|account)"""
     r"""\s+(?:--region\s+\S+\s+)?([a-z][a-z0-9-]+)"""
 )
 
@@ -49,9 +50,10 @@ def allowed(action: str) -> bool:
     return False
 
 
-# The policy is the deployer's: deploy, smoke, destroy, prune-versions. The operations
+# The policy is the deployer's: deploy (and the preflight it runs), smoke, destroy,
+# prune-versions. The operations
 # commands (README "Operate") need other permissions, listed there.
-DEPLOY_SCRIPTS = ("lib.sh", "deploy.sh", "smoke.sh", "destroy.sh", "prune_versions.sh")
+DEPLOY_SCRIPTS = ("lib.sh", "deploy.sh", "preflight.sh", "smoke.sh", "destroy.sh", "prune_versions.sh")
 OPERATIONS_SCRIPTS = ("ops_lib.sh", "buckets_lib.sh", "buckets.sh", "destroy_buckets.sh", "replication_check.sh",
                       "routes.sh", "logs.sh")  # fmt: skip
 
@@ -96,6 +98,9 @@ def test_the_scan_finds_the_calls_the_scripts_make() -> None:
         ("lambda", "delete-function"),
         ("lambda", "list-versions-by-function"),
         ("cloudfront", "get-distribution-config"),
+        ("s3api", "get-bucket-location"),  # the preflight: each bucket's Region
+        ("account", "list-regions"),  # and whether it is an opt-in Region
+        ("cloudformation", "describe-type"),  # deploy.sh: does the live schema take sigv4a
     ]:
         assert expected in calls
 

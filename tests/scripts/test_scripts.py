@@ -94,6 +94,7 @@ def test_deploy_creates_then_is_idempotent_then_updates_on_new_code(aws: Aws) ->
         "configure list",
         "cloudformation describe-stacks",
         "cloudformation describe-stacks",  # the buckets and MRAP name it serves: a new pair needs a new name
+        "cloudformation describe-stacks",  # the deployed signing mode, kept when SIGNING is unset
         "s3api head-object",  # already uploaded: no put-object
         "cloudformation create-change-set",
         "cloudformation describe-change-set",  # still being computed
@@ -105,8 +106,9 @@ def test_deploy_creates_then_is_idempotent_then_updates_on_new_code(aws: Aws) ->
     changed = run("deploy.sh", aws.env(FAILOVER_HEADER="x-secondary-origin"))
     assert changed.returncode == 0, changed.stderr
     seen = ops(aws.calls())
-    assert seen[:6] == [
+    assert seen[:7] == [
         "configure list",
+        "cloudformation describe-stacks",
         "cloudformation describe-stacks",
         "cloudformation describe-stacks",
         "s3api head-object",

@@ -85,13 +85,28 @@ def test_bucket_is_versioned_private_and_encrypted(template: dict) -> None:
 def test_bucket_policy_refuses_plain_http(template: dict) -> None:
     policy = template["Resources"]["ContentBucketPolicy"]["Properties"]
     assert policy["Bucket"] == {"Ref": "ContentBucket"}
-    (deny,) = policy["PolicyDocument"]["Statement"]
+    (deny,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert [sub(r) for r in deny["Resource"]] == [
         "arn:${AWS::Partition}:s3:::${BucketName}",
         "arn:${AWS::Partition}:s3:::${BucketName}/*",
     ]
+
+
+def test_bucket_policy_lets_cloudfront_read_only_through_an_mrap_of_this_account(template: dict) -> None:
+    statements = template["Resources"]["ContentBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Sid"] == "CloudFrontReadsThroughMrap"
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert sorted(allow["Action"]) == ["s3:GetObject", "s3:GetObjectVersion"]
+    assert sub(allow["Resource"]) == "arn:${AWS::Partition}:s3:::${BucketName}/*"
+    (operator, condition), *more = allow["Condition"].items()
+    assert operator == "ArnLike" and not more
+    # An MRAP's ARN has an empty Region part; ArnLike matches part by part, so a regional
+    # access point (arn:aws:s3:REGION:...) does not match.
+    assert sub(condition["s3:DataAccessPointArn"]) == "arn:${AWS::Partition}:s3::${AWS::AccountId}:accesspoint/*"
+    assert sub(condition["AWS:SourceArn"]) == "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"
 
 
 def test_replicates_every_object_delete_markers_and_replica_changes_to_the_other_bucket(template: dict) -> None:

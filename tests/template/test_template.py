@@ -94,9 +94,12 @@ def subs(resources) -> list[str]:
 
 
 def mrap_statements(template: dict) -> list[dict]:
+    """The lambda-edge branch of the MRAP policy (tests/template/test_signing_modes.py has oac's)."""
     policy = one(template, "AWS::S3::MultiRegionAccessPointPolicy")
     assert policy["MrapName"] == {"Ref": "Mrap"}
-    return policy["Policy"]["Statement"]
+    condition, _oac, lambda_edge = policy["Policy"]["Statement"]["Fn::If"]
+    assert condition == "SignsWithOac"
+    return lambda_edge
 
 
 def denied(statements: list[dict], principal: str, action: str, resource: str, role: str) -> bool:
@@ -363,14 +366,16 @@ def test_distribution_is_https_http3_and_read_only(template: dict) -> None:
     behavior = config["DefaultCacheBehavior"]
     assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
     assert config["HttpVersion"] == "http2and3"
-    assert behavior["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]
+    assert Resolver(template).resolve(behavior["AllowedMethods"]) == ["GET", "HEAD", "OPTIONS"]
     assert config["DefaultRootObject"] == "index.html"
     assert "ForwardedValues" not in behavior and "MinTTL" not in behavior
     assert behavior["ResponseHeadersPolicyId"] == {"Ref": "ResponseHeadersPolicy"}
 
 
 def test_function_is_associated_by_version_on_origin_request(template: dict) -> None:
-    [association] = dist(template)["DefaultCacheBehavior"]["LambdaFunctionAssociations"]
+    condition, associations, none = dist(template)["DefaultCacheBehavior"]["LambdaFunctionAssociations"]["Fn::If"]
+    assert condition == "SignsWithLambdaEdge" and none == {"Ref": "AWS::NoValue"}
+    [association] = associations
     assert association == {
         "EventType": "origin-request",
         "LambdaFunctionARN": {"Ref": "EdgeFunctionVersion"},
@@ -464,7 +469,8 @@ def test_no_origin_request_policy_forwards_viewer_headers(template: dict) -> Non
 
 def test_options_is_allowed_and_cached_because_the_function_answers_it_the_same_for_all(template: dict) -> None:
     behavior = dist(template)["DefaultCacheBehavior"]
-    assert "OPTIONS" in behavior["AllowedMethods"] and "OPTIONS" in behavior["CachedMethods"]
+    methods = [Resolver(template).resolve(behavior[k]) for k in ("AllowedMethods", "CachedMethods")]  # lambda-edge
+    assert all("OPTIONS" in m for m in methods)
     cache = one(template, "AWS::CloudFront::CachePolicy")["CachePolicyConfig"]
     # Nothing viewer-specific in the key: the 204 carries no CORS header of its own.
     assert cache["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"] == {"HeaderBehavior": "none"}

@@ -35,7 +35,10 @@ def role_statements(t: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def mrap_statements(t: dict[str, Any]) -> list[dict[str, Any]]:
-    return t["Resources"]["MrapPolicy"]["Properties"]["Policy"]["Statement"]
+    """The lambda-edge (default) branch of the MRAP policy, as a list the tests may edit."""
+    condition, _oac, lambda_edge = t["Resources"]["MrapPolicy"]["Properties"]["Policy"]["Statement"]["Fn::If"]
+    assert condition == "SignsWithOac"
+    return lambda_edge
 
 
 def actions_of(s: dict[str, Any]) -> list[str]:
