@@ -42,6 +42,7 @@ def stage(target: str) -> Path:
     shutil.copytree(ROOT / "tests", dest / "tests", ignore=IGNORE)
     shutil.copytree(ROOT / "local", dest / "local", ignore=IGNORE)
     shutil.copy2(ROOT / "cloudformation.template", dest / "cloudformation.template")  # the stand-in's policies
+    shutil.copy2(ROOT / "edge-function-boundary.json", dest / "edge-function-boundary.json")  # the role's boundary
     if target == "lambda":
         # As src/, mutmut names mutants mrap_edge.* and lambda_function.*, the names the
         # tests import; lambda/ keeps only config.json for the tests that read it there.

@@ -8,7 +8,8 @@
 #   S3_BUCKET_ONE=… S3_BUCKET_TWO=… S3_BUCKET_DEPLOYABLES=… scripts/deploy.sh
 #   optional: STACK_NAME (mrap-edge), MRAP_NAME, PRICE_CLASS, FAILOVER_ORIGIN,
 #             FAILOVER_ON_4XX (true|false), FAILOVER_HEADER (originTypeFailover),
-#             LOG_LEVEL (WARNING), CONFIRM=yes, POLL_SECONDS (10), and where the template
+#             LOG_LEVEL (WARNING), CONFIRM=yes, POLL_SECONDS (10),
+#             FUNCTION_PERMISSIONS_BOUNDARY (mrap-edge-function-boundary), and where the template
 #             has them FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT, CORS_ALLOWED_ORIGINS,
 #             ALLOWED_RESPONSE_OVERRIDES (comma list of response-*), ALLOW_VERSION_READS (yes|no);
 #             SIGNING: lambda-edge, oac, or auto (scripts/preflight.sh picks); unset keeps
@@ -90,7 +91,9 @@ fi
 say "signing mode: $mode"
 
 params=()
-if [ "$mode" = lambda-edge ]; then  # oac needs no function, so no package
+if [ "$mode" = lambda-edge ]; then  # oac needs no function, so no package and no role
+  ensure_boundary
+
   say "building the deployment package (failover header: $FAILOVER_HEADER)"
   config=$(mktemp)
   trap 'rm -f "$config"' EXIT
@@ -127,6 +130,7 @@ params+=(
   "ParameterKey=FailoverOriginDomainName,ParameterValue=${FAILOVER_ORIGIN:-}"
   "ParameterKey=FailoverOn4xx,ParameterValue=${FAILOVER_ON_4XX:-false}"
   "ParameterKey=FailoverHeaderName,ParameterValue=$FAILOVER_HEADER"
+  "ParameterKey=FunctionPermissionsBoundary,ParameterValue=$BOUNDARY_NAME"
 )
 for setting in $OPTIONAL_PARAMS; do  # ENV_NAME:ParameterName, checked against the template above
   env_name=${setting%%:*}
@@ -140,7 +144,7 @@ say "preparing change set $change_set ($type of stack $STACK_NAME in $REGION)"
 must_aws "create a change set for stack $STACK_NAME" \
   cloudformation --region "$REGION" create-change-set --stack-name "$STACK_NAME" --change-set-name "$change_set" \
   --change-set-type "$type" --template-body "$template" --parameters "${params[@]}" \
-  --capabilities CAPABILITY_IAM --output json
+  --capabilities CAPABILITY_NAMED_IAM --output json  # the function role has a fixed name (mrap-edge-<id>-signer)
 stack=$(echo "$AWS_OUT" | "$PYTHON" "$VIEW" get StackId)
 
 # Drop the change set (and, for a create, the empty stack it made) without executing it.

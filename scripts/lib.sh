@@ -7,6 +7,9 @@ STACK_NAME=${STACK_NAME:-mrap-edge}
 CODE_PREFIX=${CODE_PREFIX:-mrap-edge}     # packages: s3://$S3_BUCKET_DEPLOYABLES/$CODE_PREFIX/$STACK_NAME/
 SMOKE_PREFIX=mrap-edge-smoke              # smoke objects: s3://<content bucket>/$SMOKE_PREFIX/$STACK_NAME/
 FAILOVER_HEADER=${FAILOVER_HEADER:-originTypeFailover}
+# The function role's permissions boundary: one customer managed policy per account, shared by
+# every stack (edge-function-boundary.json; docs/deployer.md).
+BOUNDARY_NAME=${FUNCTION_PERMISSIONS_BOUNDARY:-mrap-edge-function-boundary}
 POLL_SECONDS=${POLL_SECONDS:-10}          # how often to ask CloudFormation for new events
 WAIT_MINUTES=${WAIT_MINUTES:-240}         # give up watching (CloudFormation goes on) after this
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -246,4 +249,24 @@ report_failure() {  # STACK_ID AFTER_EVENT STATUS
     fi
     echo "next: $(next_step "$3")"
   } >&2
+}
+
+# ensure_boundary: the permissions boundary exists in this account, or is created from
+# edge-function-boundary.json. An existing policy of that name is used as it is, never
+# changed or deleted (it may be an administrator's own). deployer-policy.json may not
+# create it (whoever writes it decides what every function role may do): then this stops
+# with the one command an administrator runs once per account.
+ensure_boundary() {
+  local arn file="$ROOT/edge-function-boundary.json"
+  must_aws "read the account id" sts get-caller-identity --query Account --output text
+  arn="arn:aws:iam::$AWS_OUT:policy/$BOUNDARY_NAME"
+  if try_aws iam get-policy --policy-arn "$arn" --output json; then
+    say "the function role's permissions boundary is $arn"
+    return 0
+  fi
+  [[ "$AWS_ERROR" == NoSuchEntity* ]] || fail "cannot read the permissions boundary $arn: $AWS_ERROR"
+  say "creating the function role's permissions boundary $arn from edge-function-boundary.json"
+  try_aws iam create-policy --policy-name "$BOUNDARY_NAME" --policy-document "file://$file" \
+    --description "Bounds the mrap-edge signer's role: reads objects through an MRAP, writes its logs" --output json ||
+    die "cannot create the permissions boundary $arn ($AWS_ERROR): the deployer may not write it. An administrator runs once for this account: aws iam create-policy --policy-name $BOUNDARY_NAME --policy-document file://$file"
 }

@@ -32,6 +32,10 @@ Rules, with their sources (stricter reading where AWS is ambiguous):
 - Conditions: the operators in ``OPERATORS``; the keys in ``CONTEXT_KEYS``. Anything else
   raises ``PolicyError`` when the model is built (fail closed: a policy we cannot evaluate
   is never read as "allow"). https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+- The role's permissions boundary (``PermissionsBoundary``: the policy deploy.sh creates from
+  ``edge-function-boundary.json``) limits it: the role may do only what its policies and the
+  boundary both allow; a boundary we do not have the statements of raises TemplateError.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
 - A missing key is 404 NoSuchKey with ``s3:ListBucket``, 403 AccessDenied without it: see
   ``Authz.list_allowed``.
 
@@ -49,12 +53,14 @@ not an operation an MRAP supports, so it is always denied with action ``""``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..intrinsics import TemplateError, resource_type
 from ..names import DEFAULT_NAMES, LocalNames, LocalResolver
+from ..template import ROOT
 from .actions import s3_action
 from .evaluate import Request, evaluate
 from .policy import Policy, parse_policy
@@ -73,8 +79,26 @@ def _role_session_to_role(principal_arn: str) -> str:
     return f"arn:{m[1]}:iam::{m[2]}:role/{m[3]}" if m else principal_arn
 
 
+# Permissions boundaries the template may name, by policy name: the policy scripts/deploy.sh
+# creates in the account from this file (FunctionPermissionsBoundary's default).
+BOUNDARY_FILES = {"mrap-edge-function-boundary": ROOT / "edge-function-boundary.json"}
+
+
+def boundary_policy(arn: str, names: LocalNames) -> Policy:
+    """The permissions boundary a role names (fail closed on one we do not have)."""
+    prefix = f"arn:{names.partition}:iam::{names.account_id}:policy/"
+    name = arn.removeprefix(prefix)
+    if name == arn or name not in BOUNDARY_FILES:
+        raise TemplateError(f"permissions boundary {arn} is not modelled locally (its statements are unknown)")
+    document = json.loads(BOUNDARY_FILES[name].read_text())
+    return parse_policy(f"boundary {name}", document, resource_based=False,
+                        variables={"aws:PrincipalAccount": names.account_id})  # fmt: skip
+
+
 class AccessModel:
-    """The role's identity policies, the MRAP policy and any bucket policies of the template."""
+    """The role's identity policies and permissions boundary, the MRAP policy and any bucket
+    policies of the template. A boundary only limits: the role may do what both its policies
+    and its boundary allow."""
 
     def __init__(
         self,
@@ -83,12 +107,14 @@ class AccessModel:
         identity: tuple[Policy, ...],
         mrap_policies: tuple[Policy, ...],
         bucket_policies: Mapping[str, tuple[Policy, ...]],
+        boundary: Policy | None = None,
     ) -> None:
         self.names = names
         self._role_arn = role_arn
         self.identity = identity
         self.mrap_policies = mrap_policies
         self.bucket_policies = dict(bucket_policies)
+        self.boundary = boundary
         self._list_allowed: dict[tuple[str, str, str | None], bool] = {}  # (principal, bucket, source)
 
     @classmethod
@@ -96,7 +122,7 @@ class AccessModel:
         r = LocalResolver(template, names)
         if r.role_id is None:
             raise TemplateError("cannot tell which AWS::IAM::Role the function uses")
-        role_arn, identity = "", []
+        role_arn, identity, boundary = "", [], None
         if r.exists(r.role_id):  # SigningMode oac creates no function and no role
             role_arn = r.getatt(r.role_id, "Arn")
             role = r.resolve(r.resources[r.role_id].get("Properties") or {})
@@ -108,6 +134,7 @@ class AccessModel:
                 if not str(arn).endswith(":policy/service-role/AWSLambdaBasicExecutionRole"):
                     raise TemplateError(f"managed policy {arn} is not modelled locally (its statements are unknown)")
                 # AWSLambdaBasicExecutionRole grants logs:* only: nothing on S3.
+            boundary = boundary_policy(role["PermissionsBoundary"], names) if role.get("PermissionsBoundary") else None
         mraps = [k for k, v in r.resources.items() if resource_type(v) == "AWS::S3::MultiRegionAccessPoint"]
         if len(mraps) != 1:
             raise TemplateError(f"expected one AWS::S3::MultiRegionAccessPoint, found {len(mraps)}")
@@ -135,6 +162,7 @@ class AccessModel:
             tuple(identity),
             tuple(mrap_policies),
             {k: tuple(v) for k, v in bucket_policies.items()},
+            boundary,
         )
 
     @property
@@ -185,6 +213,10 @@ class AccessModel:
                 return False, f"explicit Deny of {action} on {resource} in the role's policy ({where})"
             if decision != "Allow":
                 return False, f"no identity-based policy allows {action} on {resource} (implicit deny)"
+            if self.boundary is not None and principal == self._role_arn:
+                decision, where = evaluate([self.boundary], req)
+                if decision != "Allow":
+                    return False, f"the role's permissions boundary does not allow {action} on {resource}"
         if not service and account != self.names.account_id:
             return False, f"{principal} is not in account {self.names.account_id} (cross-account is not modelled)"
         return True, f"{action} allowed on the MRAP and bucket {bucket}"

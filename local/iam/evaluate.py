@@ -41,9 +41,13 @@ def _operator_matches(operator: str, actual: str | None, values: tuple[str, ...]
         # Null: "true" matches when the key is absent, "false" when present.
         return any((v.lower() == "true") == (actual is None) for v in values)
     base = operator.removesuffix("IfExists")
-    if actual is None:
-        return operator.endswith("IfExists")
     negated = "Not" in base
+    if actual is None:
+        # A key absent from the request: ...IfExists passes, and so does a negated operator
+        # ("If the policy condition requires that the key is not matched, such as StringNotLike
+        # or ArnNotLike, and the right key is not present, the condition is true").
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+        return operator.endswith("IfExists") or negated
     if base in ("StringEquals", "StringNotEquals"):
         hit = actual in values
     elif base in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):

@@ -2,12 +2,19 @@
 Anything it cannot evaluate raises ``PolicyError`` when read (fail closed: a policy we
 cannot evaluate is never read as "allow").
 
+``parse_policy(context_keys=..., variables=...)`` reads policies beyond the template's (the
+deployer's, the function role's permissions boundary): condition keys their requests carry,
+and the values of policy variables such as ``${aws:PrincipalAccount}``.
+
 Sources: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html,
-https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,8 +93,24 @@ def _principals(value: Any, where: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def parse_policy(name: str, document: Any, resource_based: bool) -> Policy:
-    """A resolved policy document as statements; raises PolicyError for what we cannot evaluate."""
+def parse_policy(
+    name: str,
+    document: Any,
+    resource_based: bool,
+    context_keys: Iterable[str] = (),
+    variables: Mapping[str, str] | None = None,
+) -> Policy:
+    """A resolved policy document as statements; raises PolicyError for what we cannot evaluate.
+
+    ``context_keys``: condition keys the caller's requests carry beyond ``CONTEXT_KEYS`` (for
+    example ``iam:PermissionsBoundary`` when evaluating a deployer's policy).
+    ``variables``: values of policy variables (``${aws:PrincipalAccount}``) in Resource and
+    condition values, which IAM substitutes from the request context; only keys whose value
+    is the same for every request of the principal belong here. Any other ``${...}`` in a
+    condition value raises PolicyError (fail closed).
+    """
+    known = CONTEXT_KEYS | {k.lower() for k in context_keys}
+    values = {k.lower(): v for k, v in (variables or {}).items()}
     if not isinstance(document, dict) or "Statement" not in document:
         raise PolicyError(f"{name}: not a policy document")
     raw = document["Statement"]
@@ -116,17 +139,43 @@ def parse_policy(name: str, document: Any, resource_based: bool) -> Policy:
                 effect=s["Effect"],
                 actions=_strings(s["Action"], f"{where} Action") if "Action" in s else None,
                 not_actions=_strings(s["NotAction"], f"{where} NotAction") if "NotAction" in s else None,
-                resources=_strings(s["Resource"], f"{where} Resource") if "Resource" in s else None,
-                not_resources=_strings(s["NotResource"], f"{where} NotResource") if "NotResource" in s else None,
+                resources=_resolved(s, "Resource", where, values),
+                not_resources=_resolved(s, "NotResource", where, values),
                 principals=_principals(s["Principal"], where) if "Principal" in s else None,
                 not_principals=_principals(s["NotPrincipal"], where) if "NotPrincipal" in s else None,
-                conditions=_conditions(s.get("Condition", {}), where),
+                conditions=_conditions(s.get("Condition", {}), where, known, values),
             )
         )
     return Policy(name, tuple(statements), resource_based)
 
 
-def _conditions(block: Any, where: str) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+def _substitute(value: str, variables: Mapping[str, str], where: str, strict: bool = True) -> str:
+    """``${name}`` replaced by its value. Unknown: raise when ``strict`` (a condition value),
+    else left as text (a Resource: it then matches no real ARN, as an unresolved one does not)."""
+
+    def one(m: re.Match[str]) -> str:
+        name = m[1].strip().lower()
+        if name in variables:
+            return variables[name]
+        if strict:
+            raise PolicyError(f"{where}: policy variable ${{{m[1]}}} is not modelled (fail closed)")
+        return m[0]
+
+    return _VARIABLE.sub(one, value)
+
+
+def _resolved(s: Mapping[str, Any], element: str, where: str, variables: Mapping[str, str]) -> tuple[str, ...] | None:
+    if element not in s:
+        return None
+    return tuple(_substitute(v, variables, where, strict=False) for v in _strings(s[element], f"{where} {element}"))
+
+
+def _conditions(
+    block: Any, where: str, known: frozenset[str] = CONTEXT_KEYS, variables: Mapping[str, str] | None = None
+) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     if not isinstance(block, dict):
         raise PolicyError(f"{where}: Condition must be a map")
     out = []
@@ -136,11 +185,9 @@ def _conditions(block: Any, where: str) -> tuple[tuple[str, str, tuple[str, ...]
         if not isinstance(tests, dict):
             raise PolicyError(f"{where}: {operator} must map keys to values")
         for key, values in tests.items():
-            if key.lower() not in CONTEXT_KEYS:
+            if key.lower() not in known:
                 raise PolicyError(f"{where}: condition key {key} is not modelled (fail closed)")
-            values = _strings(values, f"{where} {operator} {key}")
-            for v in values:
-                if "${" in v:
-                    raise PolicyError(f"{where}: policy variables ({v}) are not modelled (fail closed)")
+            raw = _strings(values, f"{where} {operator} {key}")
+            values = tuple(_substitute(v, variables or {}, where) for v in raw)
             out.append((operator, key.lower(), values))
     return tuple(out)

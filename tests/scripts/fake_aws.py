@@ -15,7 +15,8 @@ status, reason], ...], "final": status}: what the next execution or deletion doe
 ``replicated`` (function versions whose deletion fails as still replicated), ``versioned``
 (buckets that return a VersionId), ``deny`` (calls answered with AccessDenied),
 ``region_opt`` ({Region: RegionOptStatus} over the defaults in ``REGIONS``),
-``oac_protocols`` (the SigningProtocol pattern of CloudFormation's live OAC schema).
+``oac_protocols`` (the SigningProtocol pattern of CloudFormation's live OAC schema),
+``policies`` (IAM policies that exist: the permissions boundary).
 """
 
 from __future__ import annotations
@@ -334,11 +335,15 @@ def cloudformation_change_sets(op: str, args: list[str], state: dict) -> None:
     sets = state.setdefault("change_sets", {})
     ref, cs_name = opt(args, "--stack-name"), opt(args, "--change-set-name")
     if op == "create-change-set":
-        if "--capabilities" not in args:
-            fail("Requires capabilities : [CAPABILITY_IAM]", error="InsufficientCapabilitiesException")
         kind = opt(args, "--change-set-type", "UPDATE")
         params = parse_parameters(args)
         template = Path(opt(args, "--template-body").removeprefix("file://")).read_text()
+        # A template that names an IAM resource needs CAPABILITY_NAMED_IAM; CAPABILITY_IAM is not enough.
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
+        needed = "CAPABILITY_NAMED_IAM" if re.search(r"^      RoleName:", template, re.M) else "CAPABILITY_IAM"
+        if needed not in (opt(args, "--capabilities") or "").split():
+            fail(f"Requires capabilities : [{needed}]", error="InsufficientCapabilitiesException",
+                 operation="CreateChangeSet")  # fmt: skip
         if kind == "CREATE":
             if ref in stacks and stacks[ref]["status"] != "REVIEW_IN_PROGRESS":
                 fail(f"Stack [{ref}] already exists and cannot be created again with the changeSet [{cs_name}].",
@@ -582,6 +587,30 @@ def cloudfront(args: list[str], state: dict) -> None:
         fail(f"fake aws: unsupported cloudfront {op}", code=2)
 
 
+# --- IAM: the function role's permissions boundary ------------------------------------
+
+
+def iam(args: list[str], state: dict) -> None:
+    """``policies`` in the state: ARN -> the policy document a create-policy wrote."""
+    op = args[0]
+    policies = state.setdefault("policies", {})
+    if op == "get-policy":
+        arn = opt(args, "--policy-arn")
+        if arn not in policies:
+            fail(f"Policy {arn} was not found.", error="NoSuchEntity", operation="GetPolicy")
+        out({"Policy": {"PolicyName": arn.rsplit("/", 1)[1], "Arn": arn, "DefaultVersionId": "v1"}})
+    elif op == "create-policy":
+        name = opt(args, "--policy-name")
+        arn = f"arn:aws:iam::{ACCOUNT}:policy/{name}"
+        if arn in policies:
+            fail(f"A policy called {name} already exists. Duplicate names are not allowed.",
+                 error="EntityAlreadyExists", operation="CreatePolicy")  # fmt: skip
+        policies[arn] = json.loads(Path(opt(args, "--policy-document").removeprefix("file://")).read_text())
+        out({"Policy": {"PolicyName": name, "Arn": arn, "DefaultVersionId": "v1"}})
+    else:
+        fail(f"fake aws: unsupported iam {op}", code=2)
+
+
 # --- S3 objects ---------------------------------------------------------------------
 
 
@@ -706,7 +735,7 @@ def main(argv: list[str]) -> None:
     denied(args, state)
 
     services = {"cloudformation": cloudformation, "s3api": s3api, "s3": s3, "lambda": lambda_,
-                "cloudfront": cloudfront, "account": account}  # fmt: skip
+                "cloudfront": cloudfront, "account": account, "iam": iam}  # fmt: skip
     if args[0] not in services:
         print(f"fake aws: unsupported {argv}", file=sys.stderr)
         sys.exit(2)

@@ -32,7 +32,17 @@ ACTION_OF = {
     ("s3", "cp"): ["s3:PutObject"],  # the by-hand upload (docs/deploy.md)
     ("s3api", "delete-object"): ["s3:DeleteObject", "s3:DeleteObjectVersion"],  # smoke removes its version
     ("cloudformation", "wait"): ["cloudformation:DescribeStacks"],
+    # "No permissions are required to perform this operation" (and a Deny cannot stop it):
+    # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+    ("sts", "get-caller-identity"): [],
 }
+# Calls a deploy script makes that the deployer must NOT be able to make: the script then
+# stops with the command an administrator runs (creating the permissions boundary decides
+# what every function role may do; see docs/deployer.md).
+ADMIN_ONLY = {("iam", "create-policy"): "iam:CreatePolicy"}
+# Handler permissions of AWS::IAM::Role the deployer is refused on purpose, each true of the
+# template's role: attaching a managed policy, and removing the permissions boundary.
+REFUSED_HANDLER_ACTIONS = frozenset({"iam:AttachRolePolicy", "iam:DeleteRolePermissionsBoundary"})
 # Handler permissions of features this stack does not use (no VPC, no file system, no
 # customer KMS key, no Lambda Managed Instances), and a name that is not an IAM action.
 NOT_USED = ("ec2:", "elasticfilesystem:", "s3files:", "kms:", "firehose:", "s3:REST.", "lambda:PassCapacityProvider")
@@ -43,11 +53,17 @@ CALL = re.compile(
 
 
 def allowed(action: str) -> bool:
+    """Some Allow names the action and no unconditional Deny of it on every resource does (which
+    resources and conditions: tests/scripts/test_deployer_escalation.py evaluates those)."""
+    granted = False
     for statement in POLICY["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        if statement["Effect"] == "Allow" and any(fnmatch.fnmatchcase(action, pattern) for pattern in actions):
-            return True
-    return False
+        if not any(fnmatch.fnmatchcase(action, pattern) for pattern in actions):
+            continue
+        if statement["Effect"] == "Deny" and statement["Resource"] == "*" and "Condition" not in statement:
+            return False
+        granted = granted or statement["Effect"] == "Allow"
+    return granted
 
 
 # The policy is the deployer's: deploy (and the preflight it runs), smoke, destroy,
@@ -105,10 +121,16 @@ def test_the_scan_finds_the_calls_the_scripts_make() -> None:
         assert expected in calls
 
 
-@pytest.mark.parametrize(("service", "operation"), sorted(script_calls()))
+@pytest.mark.parametrize(("service", "operation"), sorted(script_calls() - set(ADMIN_ONLY)))
 def test_every_call_in_the_scripts_is_allowed(service: str, operation: str) -> None:
     for action in actions_for(service, operation):
         assert allowed(action), f"aws {service} {operation} needs {action}: add it to deployer-policy.json"
+
+
+def test_the_admin_only_calls_are_made_and_refused() -> None:
+    assert set(ADMIN_ONLY) <= script_calls()
+    for action in ADMIN_ONLY.values():
+        assert not allowed(action)
 
 
 def test_every_resource_type_in_the_template_is_allowed_by_its_handlers() -> None:
@@ -120,9 +142,22 @@ def test_every_resource_type_in_the_template_is_allowed_by_its_handlers() -> Non
         assert handlers, f"{rtype}: no handler permissions published; list its actions by hand here"
         for handler in ("create", "read", "update", "delete"):
             for action in handlers.get(handler, {}).get("permissions", []):
+                if action in REFUSED_HANDLER_ACTIONS:
+                    assert not allowed(action), f"{action} is refused to the deployer on purpose"
+                    continue
                 if not action.startswith(NOT_USED) and not allowed(action):
                     missing.setdefault(rtype, set()).add(action)
     assert not missing, f"deployer-policy.json lacks: {missing}"
+
+
+def test_the_refused_role_actions_are_ones_the_template_never_needs() -> None:
+    from local.template import load_template
+
+    roles = [r["Properties"] for r in load_template()["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert roles
+    for role in roles:
+        assert "ManagedPolicyArns" not in role  # nothing to attach
+        assert "PermissionsBoundary" in role  # never removed
 
 
 def test_lambda_at_edge_needs_are_granted_as_documented() -> None:
@@ -131,7 +166,8 @@ def test_lambda_at_edge_needs_are_granted_as_documented() -> None:
     actions = {
         a for s in POLICY["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
-    assert {"lambda:EnableReplication*", "lambda:DisableReplication*", "lambda:GetFunction"} <= actions
+    assert {"lambda:EnableReplication*", "lambda:DisableReplication*"} <= actions
+    assert allowed("lambda:GetFunction")
     for action in ["iam:PassRole", "iam:CreateServiceLinkedRole", "cloudfront:CreateDistribution",
                    "cloudfront:UpdateDistribution", "s3:CreateMultiRegionAccessPoint",
                    "s3:DescribeMultiRegionAccessPointOperation", "s3:GetMultiRegionAccessPoint",
@@ -152,3 +188,21 @@ def test_object_writes_are_confined_to_the_projects_own_prefixes() -> None:
             assert statement["Condition"]["StringEquals"]["iam:PassedToService"] == "lambda.amazonaws.com"
     # A managed policy holds at most 6,144 characters, whitespace not counted.
     assert len(json.dumps(POLICY, separators=(",", ":"))) <= 6144
+
+
+def test_every_remaining_star_is_explained_in_the_docs() -> None:
+    # docs/deployer.md names each statement that keeps "Resource": "*" and each of its actions.
+    docs = (ROOT / "docs" / "deployer.md").read_text()
+    stars = [s for s in POLICY["Statement"] if s["Effect"] == "Allow" and "*" in as_list(s["Resource"])]
+    assert stars
+    for statement in stars:
+        assert statement["Sid"] in docs, statement["Sid"]
+        for action in as_list(statement["Action"]):
+            assert action.split(":", 1)[1] in docs, action
+    # The boundary's name appears wherever docs/deployer.md says to replace it.
+    places = json.dumps(POLICY).count("mrap-edge-function-boundary")
+    assert f"({['one', 'two', 'three', 'four', 'five', 'six'][places - 1]} places)" in docs
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return value if isinstance(value, list) else [value]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -62,18 +63,24 @@ def test_deploy_creates_then_is_idempotent_then_updates_on_new_code(aws: Aws) ->
     assert proc.returncode == 0, proc.stderr
     calls = aws.calls()
     seen = ops(calls)
-    assert seen[:6] == [
+    assert seen[:9] == [
         "configure list",
         "cloudformation describe-stacks",  # the state decides, before building anything
+        "sts get-caller-identity",
+        "iam get-policy",  # no permissions boundary in the account yet:
+        "iam create-policy",  # made from edge-function-boundary.json
         "s3api head-object",
         "s3api put-object",
         "cloudformation create-change-set",
         "cloudformation describe-change-set",
     ]
-    create = calls[4]
+    boundary = "arn:aws:iam::123456789012:policy/mrap-edge-function-boundary"
+    assert arg(calls[3], "--policy-arn") == boundary
+    assert aws.read()["policies"] == {boundary: json.loads((ROOT / "edge-function-boundary.json").read_text())}
+    create = calls[7]
     assert arg(create, "--region") == "us-east-1"
     assert arg(create, "--change-set-type") == "CREATE"
-    assert arg(create, "--capabilities") == "CAPABILITY_IAM"
+    assert arg(create, "--capabilities") == "CAPABILITY_NAMED_IAM"  # the role has a fixed name
     assert arg(create, "--template-body") == f"file://{ROOT}/cloudformation.template"
     assert "cloudformation execute-change-set" in seen and seen[-1] == "cloudformation describe-stacks"
     assert not any(op.startswith("cloudformation wait") for op in seen)  # progress is ours, not a silent waiter
@@ -86,6 +93,7 @@ def test_deploy_creates_then_is_idempotent_then_updates_on_new_code(aws: Aws) ->
     assert params["LambdaCodeSha256"] == base64.b64encode(digest).decode()
     assert (params["S3BucketOneName"], params["S3BucketTwoName"]) == ("bucket-eu", "bucket-ap")
     assert params["FailoverHeaderName"] == "originTypeFailover"
+    assert params["FunctionPermissionsBoundary"] == "mrap-edge-function-boundary"
     assert "CloudFrontDns\thttps://" in proc.stdout
 
     again = run("deploy.sh", aws.env())
@@ -95,6 +103,8 @@ def test_deploy_creates_then_is_idempotent_then_updates_on_new_code(aws: Aws) ->
         "cloudformation describe-stacks",
         "cloudformation describe-stacks",  # the buckets and MRAP name it serves: a new pair needs a new name
         "cloudformation describe-stacks",  # the deployed signing mode, kept when SIGNING is unset
+        "sts get-caller-identity",
+        "iam get-policy",  # the boundary is there: used as it is, never rewritten
         "s3api head-object",  # already uploaded: no put-object
         "cloudformation create-change-set",
         "cloudformation describe-change-set",  # still being computed
@@ -106,11 +116,13 @@ def test_deploy_creates_then_is_idempotent_then_updates_on_new_code(aws: Aws) ->
     changed = run("deploy.sh", aws.env(FAILOVER_HEADER="x-secondary-origin"))
     assert changed.returncode == 0, changed.stderr
     seen = ops(aws.calls())
-    assert seen[:7] == [
+    assert seen[:9] == [
         "configure list",
         "cloudformation describe-stacks",
         "cloudformation describe-stacks",
         "cloudformation describe-stacks",
+        "sts get-caller-identity",
+        "iam get-policy",
         "s3api head-object",
         "s3api put-object",
         "cloudformation create-change-set",
@@ -193,3 +205,27 @@ def _keys(env: dict[str, str], bucket: str) -> list[str]:
     found = [(v["Key"], v["VersionId"]) for v in versions.get("Versions", [])]
     found += [(m["Key"], m["VersionId"]) for m in versions.get("DeleteMarkers", [])]
     return sorted(found)
+
+
+def test_a_deployer_that_may_not_create_the_boundary_stops_before_building_with_the_admin_command(aws: Aws) -> None:
+    aws.write({"deny": ["iam create-policy"]})  # as deployer-policy.json does
+    proc = run("deploy.sh", aws.env())
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "iam:CreatePolicy" in lines[0]
+    assert "aws iam create-policy --policy-name mrap-edge-function-boundary" in lines[0]
+    assert "edge-function-boundary.json" in lines[0]
+    seen = ops(aws.calls())
+    assert seen[-1] == "iam create-policy" and not any(op.startswith(("s3api", "cloudformation c")) for op in seen)
+
+
+def test_a_boundary_of_another_name_is_the_one_checked_and_passed(aws: Aws) -> None:
+    arn = "arn:aws:iam::123456789012:policy/team-boundary"
+    aws.write({"policies": {arn: {"Version": "2012-10-17", "Statement": []}}})
+    proc = run("deploy.sh", aws.env(FUNCTION_PERMISSIONS_BOUNDARY="team-boundary"))
+    assert proc.returncode == 0, proc.stderr
+    calls = aws.calls()
+    assert "iam create-policy" not in ops(calls)  # an existing policy is never replaced
+    assert [arg(c, "--policy-arn") for c in calls if ops([c]) == ["iam get-policy"]] == [arn]
+    assert aws.stack()["params"]["FunctionPermissionsBoundary"] == "team-boundary"
+    assert aws.read()["policies"][arn] == {"Version": "2012-10-17", "Statement": []}

@@ -7,6 +7,7 @@ a copy of it, so a permission removed from the template is a permission removed 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -511,3 +512,106 @@ def test_a_policy_resource_under_a_false_condition_does_not_exist():
     assert get(model(t)).allowed
     t["Conditions"]["TestNever"] = {"Fn::Equals": ["a", "a"]}
     assert "explicit Deny" in get(model(t)).reason
+
+
+# --- other policies: extra context keys, policy variables, absent keys ------------------------
+
+
+def _one_statement(effect: str, condition: dict, resource: str = "arn:aws:iam::*:role/r") -> dict:
+    statement = {"Effect": effect, "Action": "iam:CreateRole", "Resource": resource, "Condition": condition}
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def _decide(policy, context: dict[str, str], resource: str = "arn:aws:iam::123456789012:role/r") -> str:
+    from local.iam import Request, evaluate
+
+    return evaluate([policy], Request("arn:aws:iam::123456789012:user/d", "123456789012", "iam:CreateRole",
+                                      resource, context))[0]  # fmt: skip
+
+
+def test_extra_context_keys_are_evaluated_only_when_declared():
+    from local.iam import parse_policy
+
+    doc = _one_statement("Allow", {"StringEquals": {"iam:PermissionsBoundary": "arn:aws:iam::1:policy/b"}})
+    with pytest.raises(PolicyError):
+        parse_policy("p", doc, resource_based=False)
+    policy = parse_policy("p", doc, resource_based=False, context_keys=["iam:PermissionsBoundary"])
+    assert _decide(policy, {"iam:permissionsboundary": "arn:aws:iam::1:policy/b"}) == "Allow"
+    assert _decide(policy, {"iam:permissionsboundary": "arn:aws:iam::1:policy/other"}) == "ImplicitDeny"
+    assert _decide(policy, {}) == "ImplicitDeny"  # a key the request lacks fails StringEquals
+
+
+@pytest.mark.parametrize(("op", "denied_when_absent"), [
+    ("StringNotEquals", True), ("StringNotLike", True), ("ArnNotEquals", True), ("ArnNotLike", True),
+    ("StringEquals", False), ("StringLike", False), ("ArnEquals", False), ("StringNotEqualsIfExists", True),
+    ("StringEqualsIfExists", True),
+])  # fmt: skip
+def test_a_negated_operator_passes_when_the_key_is_absent(op, denied_when_absent):
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html:
+    # "If the policy condition requires that the key is not matched ... and the right key is not
+    # present, the condition is true." So a Deny unless the boundary is set denies a role without one.
+    from local.iam import parse_policy
+
+    value = "arn:aws:iam::1:policy/b"
+    doc = _one_statement("Deny", {op: {"iam:PermissionsBoundary": value}})
+    policy = parse_policy("p", doc, resource_based=False, context_keys=["iam:PermissionsBoundary"])
+    assert (_decide(policy, {}) == "Deny") is denied_when_absent
+
+
+def test_policy_variables_resolve_in_resources_and_condition_values():
+    from local.iam import parse_policy
+
+    boundary = "arn:aws:iam::${aws:PrincipalAccount}:policy/b"
+    doc = _one_statement("Allow", {"StringEquals": {"iam:PermissionsBoundary": boundary}},
+                         resource="arn:aws:iam::${aws:PrincipalAccount}:role/r")  # fmt: skip
+    policy = parse_policy("p", doc, resource_based=False, context_keys=["iam:PermissionsBoundary"],
+                          variables={"aws:PrincipalAccount": "123456789012"})  # fmt: skip
+    assert _decide(policy, {"iam:permissionsboundary": "arn:aws:iam::123456789012:policy/b"}) == "Allow"
+    # Another account's policy of the same name is not the boundary, nor is another account's role.
+    assert _decide(policy, {"iam:permissionsboundary": "arn:aws:iam::999999999999:policy/b"}) == "ImplicitDeny"
+    assert _decide(policy, {"iam:permissionsboundary": "arn:aws:iam::123456789012:policy/b"},
+                   resource="arn:aws:iam::999999999999:role/r") == "ImplicitDeny"  # fmt: skip
+    with pytest.raises(PolicyError):  # a variable without a value fails closed
+        parse_policy("p", doc, resource_based=False, context_keys=["iam:PermissionsBoundary"])
+
+
+# --- the role's permissions boundary -----------------------------------------------------------
+
+
+def test_the_template_role_is_bounded_by_edge_function_boundary_json():
+    m = model()
+    assert m.boundary is not None and m.boundary.name == "boundary mrap-edge-function-boundary"
+    assert get(m).allowed and get(m, query={"versionId": ["v1"]}).allowed
+
+
+def test_the_boundary_limits_what_the_roles_policies_allow(tmp_path, monkeypatch):
+    from local.iam import access
+
+    narrow = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}]}  # fmt: skip
+    path = tmp_path / "boundary.json"
+    path.write_text(json.dumps(narrow))
+    monkeypatch.setitem(access.BOUNDARY_FILES, "mrap-edge-function-boundary", path)
+    m = model()
+    assert get(m).allowed  # both allow it
+    denied = get(m, query={"versionId": ["v1"]})  # the role's policy allows it, the boundary does not
+    assert not denied.allowed and "permissions boundary" in denied.reason
+
+
+def test_a_role_without_a_boundary_is_limited_by_its_policies_only():
+    t = fresh()
+    del t["Resources"]["EdgeFunctionRole"]["Properties"]["PermissionsBoundary"]
+    m = model(t)
+    assert m.boundary is None and get(m, query={"versionId": ["v1"]}).allowed
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:iam::123456789012:policy/someone-elses-boundary",
+    "arn:aws:iam::999999999999:policy/mrap-edge-function-boundary",
+    "arn:aws:iam::aws:policy/AdministratorAccess",
+])  # fmt: skip
+def test_a_boundary_we_do_not_have_fails_closed(arn):
+    t = fresh()
+    t["Resources"]["EdgeFunctionRole"]["Properties"]["PermissionsBoundary"] = arn
+    with pytest.raises(TemplateError, match="permissions boundary"):
+        model(t)
