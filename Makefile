@@ -55,9 +55,11 @@ lint-template: $(STAMP) $(TOOLS_STAMP) ## cfn-lint and checkov on both templates
 # fixtures are built once), files in collection order (tests/conftest.py puts the longest
 # first); the slowest tests are printed at the end, so a regression
 # shows. TEST_JOBS=1 runs them in one process; PYTEST_ARGS="-k name" picks some.
+# make lint-template's checks (cfn-lint, checkov on both templates) run as tests in
+# tests/template, in parallel with the rest, not one after the other before them.
 TEST_JOBS ?= auto
 PYTEST_ARGS ?=
-test: lint lint-template package ## lint, build the zip, run every test in parallel (CONTRIBUTING: how long)
+test: lint $(TOOLS_STAMP) package ## lint, build the zip, run every test in parallel (CONTRIBUTING: how long)
 	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
 
 # The whole path locally: edge :PORT -> function (the zip) -> MRAP -> buckets; control on

@@ -44,6 +44,19 @@ def test_cfn_lint_reports_nothing() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
+
+
+@pytest.mark.skipif(not CHECKOV.exists(), reason="checkov lives in .venv-tools (make lint-template creates it)")
+def test_checkov_fails_nothing_unskipped() -> None:
+    # The same check as make lint-template, run here beside the other tests rather than
+    # before them (make test).
+    proc = subprocess.run(
+        [str(CHECKOV), "-f", str(TEMPLATE), "--quiet", "--compact", "--skip-download"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_cfn_lint_would_catch_a_broken_template(tmp_path: Path) -> None:
     broken = tmp_path / "broken.template"
     broken.write_text(TEMPLATE.read_text().replace("Runtime: python3.13", "Runtime: python2.7"))
