@@ -272,3 +272,20 @@ def test_the_recording_aws_rolls_back_a_role_whose_boundary_does_not_exist(tmp_p
     assert cli(*base, "--stack-name", "second").returncode == 0
     waited = cli("cloudformation", "wait", "stack-create-complete", "--stack-name", "second", "--region", "us-east-1")
     assert waited.returncode == 0, waited.stderr
+
+
+def test_the_recording_aws_rolls_back_a_change_set_whose_boundary_does_not_exist(tmp_path: Path) -> None:
+    # The same refusal on deploy.sh's path (change sets), had it not made sure of the boundary first.
+    aws, cli = sample_cli(tmp_path)
+    boundary = "ParameterKey=FunctionPermissionsBoundary,ParameterValue=mrap-edge-function-boundary"
+    made = cli("cloudformation", "create-change-set", "--stack-name", "mrap-edge", "--change-set-name", "cs",
+               "--change-set-type", "CREATE", "--template-body", f"file://{ROOT / 'cloudformation.template'}",
+               *SAMPLE_ARGS, boundary, "--capabilities", "CAPABILITY_IAM", "--region", "us-east-1")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    cli("cloudformation", "describe-change-set", "--stack-name", "mrap-edge", "--change-set-name", "cs")
+    executed = cli("cloudformation", "execute-change-set", "--stack-name", "mrap-edge", "--change-set-name", "cs")
+    assert executed.returncode == 0, executed.stderr
+    waited = cli("cloudformation", "wait", "stack-create-complete", "--stack-name", "mrap-edge")
+    assert waited.returncode == 255 and "ROLLBACK_COMPLETE" in waited.stderr
+    [failed] = [e for e in aws.read()["stacks"]["mrap-edge"]["events"] if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed["LogicalResourceId"] == "EdgeFunctionRole" and "not attachable" in failed["ResourceStatusReason"]
