@@ -51,13 +51,15 @@ lint-template: $(STAMP) $(TOOLS_STAMP) ## cfn-lint and checkov on both templates
 	$(BIN)/cfn-lint buckets.template
 	$(TOOLS)/bin/checkov -f buckets.template --quiet --compact --skip-download
 
-# Parallel on every core (pytest-xdist; a test file runs in one worker, so its module
+# Parallel, two workers per core (pytest-xdist; a test file runs in one worker, so its module
 # fixtures are built once), files in collection order (tests/conftest.py puts the longest
 # first); the slowest tests are printed at the end, so a regression
 # shows. TEST_JOBS=1 runs them in one process; PYTEST_ARGS="-k name" picks some.
 # make lint-template's checks (cfn-lint, checkov on both templates) run as tests in
 # tests/template, in parallel with the rest, not one after the other before them.
-TEST_JOBS ?= auto
+# Two workers per core: many tests wait (on subprocesses, loopback servers, timeouts),
+# so twice the cores finishes sooner (measured: 2 min 57 s vs 3 min 16 s for -n 2).
+TEST_JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) * 2 )))
 PYTEST_ARGS ?=
 test: lint $(TOOLS_STAMP) package ## lint, build the zip, run every test in parallel (CONTRIBUTING: how long)
 	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
