@@ -59,6 +59,16 @@ def selector(config: Mapping[str, Any] | None, kind: str, lower: bool) -> Select
     return Selector(behavior, frozenset(n.lower() if lower else n for n in names))
 
 
+def selectors(config: Mapping[str, Any]) -> dict[str, Selector]:
+    """The query strings, headers and cookies a cache policy or an origin request policy
+    names (the two share these three configs; header names compare without case)."""
+    return {
+        "query": selector(config.get("QueryStringsConfig"), "QueryString", lower=False),
+        "headers": selector(config.get("HeadersConfig"), "Header", lower=True),
+        "cookies": selector(config.get("CookiesConfig"), "Cookie", lower=False),
+    }
+
+
 def split_query(query: str) -> list[tuple[str, str, str]]:
     """(name, value, raw item) for each ``&``-separated item, as the viewer sent it."""
     out = []
@@ -110,9 +120,7 @@ class KeyPolicy:
     @classmethod
     def from_config(cls, params: Mapping[str, Any]) -> KeyPolicy:
         return cls(
-            query=selector(params.get("QueryStringsConfig"), "QueryString", lower=False),
-            headers=selector(params.get("HeadersConfig"), "Header", lower=True),
-            cookies=selector(params.get("CookiesConfig"), "Cookie", lower=False),
+            **selectors(params),
             gzip=bool(params.get("EnableAcceptEncodingGzip", False)),
             brotli=bool(params.get("EnableAcceptEncodingBrotli", False)),
         )

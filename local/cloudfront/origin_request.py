@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .cache_key import KeyPolicy, Selector, parse_cookies, selector, split_query
+from .cache_key import KeyPolicy, Selector, parse_cookies, selectors, split_query
 from .headers import EDGE_ID
 from .viewer import hidden
 
@@ -38,11 +38,7 @@ class OriginRequestPolicy:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> OriginRequestPolicy:
-        return cls(
-            query=selector(config.get("QueryStringsConfig"), "QueryString", lower=False),
-            headers=selector(config.get("HeadersConfig"), "Header", lower=True),
-            cookies=selector(config.get("CookiesConfig"), "Cookie", lower=False),
-        )
+        return cls(**selectors(config))
 
 
 @dataclass(frozen=True)
